@@ -1,0 +1,67 @@
+# schul-idp: `make demo` and `make test` work on a fresh Debian machine as root.
+
+VENV        ?= .venv
+PYTHON      ?= python3
+BIN         := $(VENV)/bin
+IDP         := $(BIN)/idp
+STAMP       := $(VENV)/.installed
+DEMO_DIR    := instance/demo
+DEMO_SEED   ?= 1
+DEMO_SCHOOLS ?= 3
+
+# Debian packages the whole test suite needs (real servers, no fakes).
+TEST_PACKAGES := postgresql
+# Debian packages the app needs at run time.
+RUN_PACKAGES  := python3 python3-venv
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint install apt-python system-test clean
+
+demo: $(STAMP)
+	$(IDP) db upgrade
+	$(IDP) demo-data --schools $(DEMO_SCHOOLS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
+	@echo
+	@echo "Demo-Land geschrieben nach $(DEMO_DIR)/ (SIP-Schule- und Personal-Export)."
+	@echo "schul-idp läuft gleich auf http://127.0.0.1:8080  (Strg+C beendet)"
+	@echo
+	$(IDP) serve --host 127.0.0.1 --port 8080
+
+test: $(STAMP) system-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || $(MAKE) --no-print-directory apt-python
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { \
+		rm -rf $(VENV); $(MAKE) --no-print-directory apt-python && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Install only what is missing; `apt-get update` only when something is.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installiere Debian-Pakete:$$missing"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef
+
+# Debian's python3 has no venv module without python3-venv.
+apt-python:
+	$(call apt_install,$(RUN_PACKAGES))
+
+system-test:
+	$(call apt_install,$(TEST_PACKAGES))
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,54 @@
+"""The application factory: a short list of setup steps, each wiring one area in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from idp.config import Config, ensure_secret_key_file, load_config
+from idp.extensions import db
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app from `config` (default: $IDP_CONFIG, overridden by IDP_* variables)."""
+    config = config or load_config()
+    app = Flask(__name__)
+    setup_config(app, config)
+    setup_logging(app)
+    setup_database(app)
+    setup_policies(app)
+    setup_blueprints(app)
+    return app
+
+
+def setup_config(app: Flask, config: Config) -> None:
+    app.config["IDP"] = config
+    app.config["SECRET_KEY"] = ensure_secret_key_file(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url
+    app.config["SQLALCHEMY_ECHO"] = config["database"]["echo"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+
+
+def setup_logging(app: Flask) -> None:
+    level = app.config["IDP"]["logging"]["level"].upper()
+    app.logger.setLevel(getattr(logging, level, logging.INFO))
+
+
+def setup_database(app: Flask) -> None:
+    from idp import database
+
+    database.install_sqlite_pragmas()
+    db.init_app(app)
+
+
+def setup_policies(app: Flask) -> None:
+    from idp.policy.loader import load_policies
+
+    app.extensions["idp.policies"] = load_policies(app.config["IDP"].policies_dir)
+
+
+def setup_blueprints(app: Flask) -> None:
+    from idp.health import blueprint as health
+
+    app.register_blueprint(health)

@@ -1,0 +1,42 @@
+"""What every command needs: the app (built once, from the config) and JSON output."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Flask
+
+from idp.config import load_config
+
+
+class UsageProblem(Exception):
+    """A command was asked for something that does not exist (exit code 2)."""
+
+
+def get_app(ctx: click.Context) -> Flask:
+    root = ctx.find_root()
+    if "app" not in root.obj:
+        from idp.app import create_app
+
+        root.obj["app"] = create_app(load_config(root.obj.get("config_path")))
+    return root.obj["app"]
+
+
+def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the command inside the app context (database and policies available)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        app = get_app(click.get_current_context())
+        with app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

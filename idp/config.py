@@ -1,0 +1,181 @@
+"""Configuration: one TOML file, a few environment overrides, strict validation.
+
+Every key has a type and a default here; `config.example.toml` documents the same keys.
+A wrong key or type is a `ConfigError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# section -> key -> (type, default). Tables whose content is free-form (e.g. column mappings)
+# are typed `dict`. Later capabilities add their sections here.
+SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
+    "database": {
+        "url": (str, "sqlite:///instance/idp.sqlite3"),
+        "echo": (bool, False),
+    },
+    "server": {
+        "issuer": (str, "http://127.0.0.1:8080"),
+        "secret_key_file": (str, "instance/secret_key"),
+        "host": (str, "127.0.0.1"),
+        "port": (int, 8080),
+    },
+    "policies": {
+        "dir": (str, str(REPO_ROOT / "policies")),
+    },
+    "mail": {
+        "domain": (str, "schule-mv.de"),
+    },
+    "logging": {
+        "level": (str, "INFO"),
+    },
+}
+
+# Environment variables that override the file; operators and tests rely on these names.
+ENV_OVERRIDES = {
+    "IDP_DATABASE_URL": ("database", "url"),
+    "IDP_ISSUER": ("server", "issuer"),
+}
+SECRET_KEY_ENV = "IDP_SECRET_KEY"  # noqa: S105 (a variable name, not a secret)
+CONFIG_ENV = "IDP_CONFIG"
+
+# Keys holding paths: a relative path means relative to the config file's folder.
+PATH_KEYS = {("server", "secret_key_file"), ("policies", "dir")}
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated settings, one attribute per section."""
+
+    values: dict[str, dict[str, Any]]
+    source: str = "<defaults>"
+    secret_key: str = field(default="", repr=False)
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.values[section]
+
+    @property
+    def database_url(self) -> str:
+        return self.values["database"]["url"]
+
+    @property
+    def issuer(self) -> str:
+        return self.values["server"]["issuer"]
+
+    @property
+    def policies_dir(self) -> Path:
+        return Path(self.values["policies"]["dir"])
+
+
+def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load the config from `path` (or $IDP_CONFIG, or defaults) and apply env overrides."""
+    env = dict(os.environ) if env is None else env
+    path = path if path is not None else env.get(CONFIG_ENV)
+    raw: dict[str, Any] = {}
+    base = Path.cwd()
+    source = "<defaults>"
+    if path:
+        file = Path(path)
+        source = str(file)
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        base = file.resolve().parent
+    values = _validate(raw, source)
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            values[section][key] = env[var]
+    for section, key in PATH_KEYS:
+        values[section][key] = str(_resolve(values[section][key], base))
+    values["database"]["url"] = _resolve_sqlite(values["database"]["url"], base)
+    return Config(values=values, source=source, secret_key=_secret_key(values, env))
+
+
+def _validate(raw: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    for section, keys in SCHEMA.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
+        values[section] = {}
+        for key, (typ, default) in keys.items():
+            value = given.get(key, default)
+            if not _has_type(value, typ):
+                raise ConfigError(
+                    f"{source}: {section}.{key}: expected {_type_name(typ)}, "
+                    f"got {type(value).__name__}"
+                )
+            values[section][key] = value
+        for key in given:
+            if key not in keys:
+                raise ConfigError(f"{source}: {section}.{key}: unknown key")
+    for section in raw:
+        if section not in SCHEMA:
+            raise ConfigError(f"{source}: [{section}]: unknown section")
+    return values
+
+
+def _has_type(value: Any, typ: type | tuple[type, ...]) -> bool:
+    # bool is an int in Python; a config saying `port = true` is still wrong.
+    if isinstance(value, bool) and typ is not bool:
+        return False
+    return isinstance(value, typ)
+
+
+def _type_name(typ: type | tuple[type, ...]) -> str:
+    names = {str: "a string", bool: "true or false", int: "an integer", dict: "a table"}
+    types = typ if isinstance(typ, tuple) else (typ,)
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+def _resolve(value: str, base: Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        rest = url[len(prefix) :]
+        if rest and not rest.startswith(":"):
+            return prefix + str(_resolve(rest, base))
+    return url
+
+
+def _secret_key(values: dict[str, dict[str, Any]], env: dict[str, str]) -> str:
+    """The key that signs cookies: from $IDP_SECRET_KEY, else the key file (created once)."""
+    if env.get(SECRET_KEY_ENV):
+        return env[SECRET_KEY_ENV]
+    key_file = Path(values["server"]["secret_key_file"])
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    return ""
+
+
+def ensure_secret_key_file(config: Config) -> str:
+    """Create the secret key file with a fresh random key if there is none; return the key."""
+    if config.secret_key:
+        return config.secret_key
+    key_file = Path(config["server"]["secret_key_file"])
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written with 0600 from the start so the key is never readable by others.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,84 @@
+"""Database set-up: SQLite pragmas, migrations (Alembic) and copying policy rows into tables."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, event, select
+
+import migrations
+from idp.extensions import db
+from idp.models import Rolle, Service
+from idp.policy.loader import Policies
+
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+
+def install_sqlite_pragmas() -> None:
+    """Foreign keys on, WAL and a busy timeout for every SQLite connection (once per process)."""
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(revision: str = "head") -> None:
+    """Create or upgrade the app's database to `revision`, then copy roles and services in."""
+    _ensure_sqlite_folder(db.engine.url.database if db.engine.dialect.name == "sqlite" else None)
+    config = alembic_config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision() -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def sync_policy_rows(policies: Policies) -> None:
+    """Make the rolle and service tables match the policy files (they are the source)."""
+    session = db.session
+    existing_roles = {r.code: r for r in session.scalars(select(Rolle))}
+    for role in policies.roles.values():
+        row = existing_roles.get(role.code) or Rolle(code=role.code)
+        row.name, row.rollenart, row.org_types = role.name, role.rollenart, list(role.org_types)
+        row.rights = [
+            {"right": g.right, "scope": g.scope, "targets": list(g.targets)} for g in role.grants
+        ]
+        session.add(row)
+    existing_services = {s.code: s for s in session.scalars(select(Service))}
+    for service in policies.services.values():
+        row = existing_services.get(service.code) or Service(code=service.code)
+        row.name, row.protocol, row.sensitive = service.name, service.protocol, service.sensitive
+        row.connector, row.activation_required = service.connector, service.activation
+        session.add(row)
+    session.commit()
+
+
+def _ensure_sqlite_folder(database: str | None) -> None:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,28 @@
+"""All models, imported here so that metadata (and Alembic) sees every table."""
+
+from idp.models.audit import AuditEvent, AuditHead
+from idp.models.beziehung import Beziehung
+from idp.models.organisation import Organisation, OrganisationTyp
+from idp.models.outbox import OutboxEvent
+from idp.models.person import Person, PersonStatus
+from idp.models.rolle import Personenkontext, Rolle
+from idp.models.service import ActivationState, OptOut, Service, ServiceActivation
+from idp.models.source_record import SourceRecord
+
+__all__ = [
+    "ActivationState",
+    "AuditEvent",
+    "AuditHead",
+    "Beziehung",
+    "OptOut",
+    "Organisation",
+    "OrganisationTyp",
+    "OutboxEvent",
+    "Person",
+    "PersonStatus",
+    "Personenkontext",
+    "Rolle",
+    "Service",
+    "ServiceActivation",
+    "SourceRecord",
+]

@@ -1,0 +1,31 @@
+"""OutboxEvent: written in the same transaction as the change that caused it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.clock import now
+from idp.extensions import db
+from idp.models.types import BigId, UTCDateTime
+
+
+class OutboxEvent(db.Model):
+    """service None means: every connector that cares about this object."""
+
+    __tablename__ = "outbox_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    service: Mapped[str | None] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    operation: Mapped[str] = mapped_column(String(16))
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,60 @@
+"""Person: one human, one account, whatever number of roles and schools."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from idp.clock import now
+from idp.extensions import db
+from idp.models.organisation import str_enum
+from idp.models.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from idp.models.rolle import Personenkontext
+
+
+class PersonStatus(enum.StrEnum):
+    AKTIV = "aktiv"
+    GESPERRT = "gesperrt"
+    AUSGESCHIEDEN = "ausgeschieden"
+
+
+class Person(db.Model):
+    """Identity data only; sensitive export fields (Förderbedarf, LRS, ...) never land here."""
+
+    __tablename__ = "person"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    vorname: Mapped[str] = mapped_column(String(255))
+    familienname: Mapped[str] = mapped_column(String(255), index=True)
+    geburtsdatum: Mapped[dt.date | None] = mapped_column(Date)
+    # Stored lowercase: usernames are case-insensitive.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    mail: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[PersonStatus] = mapped_column(
+        str_enum(PersonStatus, "person_status"), default=PersonStatus.AKTIV
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    auskunftssperre: Mapped[bool] = mapped_column(Boolean, default=False)
+    ausgeschieden_am: Mapped[dt.date | None] = mapped_column(Date)
+    loeschdatum: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    kontexte: Mapped[list[Personenkontext]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.vorname} {self.familienname}"
+
+    def __repr__(self) -> str:
+        return f"<Person {self.username}>"
