@@ -15,9 +15,11 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# section -> key -> (type, default). Tables whose content is free-form (e.g. column mappings)
-# are typed `dict`. Later capabilities add their sections here.
-SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
+# section -> key -> (type, default), or key -> a nested table of the same form. Tables whose
+# content is free-form (e.g. column mappings) are typed `dict` and checked by their user.
+# Later capabilities add their sections here.
+Schema = dict[str, "tuple[type | tuple[type, ...], Any] | Schema"]
+SCHEMA: dict[str, Schema] = {
     "database": {
         "url": (str, "sqlite:///instance/idp.sqlite3"),
         "echo": (bool, False),
@@ -34,8 +36,32 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "mail": {
         "domain": (str, "schule-mv.de"),
     },
+    "land": {
+        "kennung": (str, "MV"),
+        "name": (str, "Mecklenburg-Vorpommern"),
+    },
     "logging": {
         "level": (str, "INFO"),
+    },
+    "import": {
+        "max_errors": (int, 0),
+        "breaker_school_share": ((int, float), 0.10),
+        "breaker_source_share": ((int, float), 0.05),
+        "sip": {"columns": (dict, {})},
+        "personal": {"columns": (dict, {})},
+        "ldap": {
+            "name": (str, "verzeichnis"),
+            "url": (str, ""),
+            "bind_dn": (str, ""),
+            "bind_password_file": (str, ""),
+            "base": (str, ""),
+            "filter": (str, "(objectClass=inetOrgPerson)"),
+            "page_size": (int, 500),
+            "start_tls": (bool, False),
+            "timeout": (int, 10),
+            "attributes": (dict, {}),
+            "roles": (dict, {}),
+        },
     },
 }
 
@@ -49,6 +75,8 @@ CONFIG_ENV = "IDP_CONFIG"
 
 # Keys holding paths: a relative path means relative to the config file's folder.
 PATH_KEYS = {("server", "secret_key_file"), ("policies", "dir")}
+# The LDAP import's bind password, instead of [import.ldap] bind_password_file.
+LDAP_PASSWORD_ENV = "IDP_IMPORT_LDAP_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 
 
 class ConfigError(Exception):
@@ -107,26 +135,33 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
 
 
 def _validate(raw: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
-    values: dict[str, dict[str, Any]] = {}
-    for section, keys in SCHEMA.items():
-        given = raw.get(section, {})
-        if not isinstance(given, dict):
-            raise ConfigError(f"{source}: [{section}] must be a table")
-        values[section] = {}
-        for key, (typ, default) in keys.items():
-            value = given.get(key, default)
-            if not _has_type(value, typ):
-                raise ConfigError(
-                    f"{source}: {section}.{key}: expected {_type_name(typ)}, "
-                    f"got {type(value).__name__}"
-                )
-            values[section][key] = value
-        for key in given:
-            if key not in keys:
-                raise ConfigError(f"{source}: {section}.{key}: unknown key")
     for section in raw:
         if section not in SCHEMA:
             raise ConfigError(f"{source}: [{section}]: unknown section")
+    return {
+        section: _table(raw.get(section, {}), schema, section, source)
+        for section, schema in SCHEMA.items()
+    }
+
+
+def _table(given: Any, schema: Schema, name: str, source: str) -> dict[str, Any]:
+    if not isinstance(given, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    for key in given:
+        if key not in schema:
+            raise ConfigError(f"{source}: {name}.{key}: unknown key")
+    values: dict[str, Any] = {}
+    for key, spec in schema.items():
+        if isinstance(spec, dict):
+            values[key] = _table(given.get(key, {}), spec, f"{name}.{key}", source)
+            continue
+        typ, default = spec
+        value = given.get(key, default)
+        if not _has_type(value, typ):
+            raise ConfigError(
+                f"{source}: {name}.{key}: expected {_type_name(typ)}, got {type(value).__name__}"
+            )
+        values[key] = value
     return values
 
 
@@ -138,8 +173,16 @@ def _has_type(value: Any, typ: type | tuple[type, ...]) -> bool:
 
 
 def _type_name(typ: type | tuple[type, ...]) -> str:
-    names = {str: "a string", bool: "true or false", int: "an integer", dict: "a table"}
+    names = {
+        str: "a string",
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        dict: "a table",
+    }
     types = typ if isinstance(typ, tuple) else (typ,)
+    if set(types) == {int, float}:
+        return "a number"
     return " or ".join(names.get(t, t.__name__) for t in types)
 
 

@@ -78,18 +78,34 @@ def test_missing_file(tmp_path):
 
 def test_example_documents_every_key_with_its_default():
     example = tomllib.loads((REPO / "config.example.toml").read_text(encoding="utf-8"))
-    for section, keys in SCHEMA.items():
-        assert section in example, f"[{section}] missing in config.example.toml"
-        for key, (_typ, default) in keys.items():
-            assert key in example[section], f"{section}.{key} missing in config.example.toml"
-            if (section, key) != ("policies", "dir"):
-                assert example[section][key] == default, f"{section}.{key}: default differs"
-    for section, keys in example.items():
-        assert set(keys) <= set(SCHEMA[section]), f"[{section}] documents unknown keys"
+    assert set(example) == set(SCHEMA)
+
+    def compare(schema: dict, documented: dict, name: str) -> None:
+        assert set(documented) == set(schema), f"[{name}]: documented keys differ"
+        for key, spec in schema.items():
+            if isinstance(spec, dict):
+                compare(spec, documented[key], f"{name}.{key}")
+            elif f"{name}.{key}" != "policies.dir":
+                assert documented[key] == spec[1], f"{name}.{key}: default differs"
+
+    for section, schema in SCHEMA.items():
+        compare(schema, example[section], section)
+
+
+def test_nested_tables_are_checked(tmp_path):
+    path = write(tmp_path, '[import.ldap]\npage_size = "viel"\n')
+    with pytest.raises(ConfigError, match=r"import.ldap.page_size: expected an integer"):
+        load_config(path, env={})
+    path = write(tmp_path, "[import.ldap]\nport = 1\n")
+    with pytest.raises(ConfigError, match=r"import.ldap.port: unknown key"):
+        load_config(path, env={})
+    path = write(tmp_path, '[import]\nbreaker_school_share = "x"\n')
+    with pytest.raises(ConfigError, match=r"import.breaker_school_share: expected a number"):
+        load_config(path, env={})
 
 
 def test_bad_config_is_one_line_and_exit_code_2(tmp_path, run_idp):
-    path = write(tmp_path, "[server]\nport = \"x\"\n")
+    path = write(tmp_path, '[server]\nport = "x"\n')
     result = run_idp("--config", str(path), "users", "list")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0

@@ -19,17 +19,18 @@ def test_upgrade_creates_a_new_database_from_nothing(empty_database_url, run_idp
     env = {"IDP_DATABASE_URL": empty_database_url}
     first = run_idp("db", "upgrade", env=env)
     assert first.returncode == 0, first.stderr
-    assert "Datenbank auf Stand 0001" in first.stdout
+    assert "Datenbank auf Stand 0002" in first.stdout
     again = run_idp("db", "upgrade", env=env)  # idempotent
     assert again.returncode == 0, again.stderr
     status = run_idp("db", "status", "--json", env=env)
-    assert json.loads(status.stdout) == {"current": "0001", "head": "0001", "up_to_date": True}
+    assert json.loads(status.stdout) == {"current": "0002", "head": "0002", "up_to_date": True}
     path = empty_database_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         roles = {r[0] for r in conn.execute("SELECT code FROM rolle")}
     assert {"organisation", "person", "personenkontext", "beziehung", "source_record", "service",
-            "service_activation", "opt_out", "audit_event", "outbox_event", "rolle"} <= tables
+            "service_activation", "opt_out", "audit_event", "outbox_event", "rolle", "import_run",
+            "match_candidate"} <= tables
     assert {"LERN", "LEHR", "IDM_SCHULE", "LANDESADMIN"} <= roles
 
 

@@ -2,6 +2,7 @@
 
 from idp.models.audit import AuditEvent, AuditHead
 from idp.models.beziehung import Beziehung
+from idp.models.import_run import ImportRun, MatchCandidate
 from idp.models.organisation import Organisation, OrganisationTyp
 from idp.models.outbox import OutboxEvent
 from idp.models.person import Person, PersonStatus
@@ -14,6 +15,8 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Beziehung",
+    "ImportRun",
+    "MatchCandidate",
     "OptOut",
     "Organisation",
     "OrganisationTyp",

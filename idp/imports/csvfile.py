@@ -1,0 +1,180 @@
+"""Read one CSV export file as German school software writes it, or say exactly what is wrong.
+
+Encoding is detected, not guessed: a UTF-8 byte-order mark means UTF-8; otherwise text that is
+valid UTF-8 is UTF-8 (Windows-1252 text with umlauts practically never is), and anything else
+must decode as Windows-1252. The delimiter (`;` or `,`) is taken from the header line.
+Only the columns the mapping names are kept; the rest of each row is dropped as it is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from idp.imports.problems import Problem
+
+# Longest field we accept: names, numbers and dates are short; a huge field is a broken file.
+MAX_FIELD = 4096
+DELIMITERS = ";,"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class CsvTable:
+    """The rows of one file: (line number, {our field: value}) for the mapped columns only."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    sha256: str
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def read_csv(
+    path: Path, columns: Mapping[str, str], required: Iterable[str], *, label: str | None = None
+) -> CsvTable:
+    """Read `path`, keeping `columns` (our field -> column header); collect every problem.
+
+    Problems of the file as a whole (encoding, header, truncation) end the reading; problems of
+    single rows are collected and the row is skipped, so one run reports them all.
+    """
+    label = label or path.name
+    raw = path.read_bytes()
+    table = CsvTable(path, "", "", hashlib.sha256(raw).hexdigest())
+    text = _decode(raw, label, table)
+    if text is None:
+        return table
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    if not header_line.strip():
+        table.problems.append(Problem(label, None, None, "empty file: no header line"))
+        return table
+    table.delimiter = _delimiter(header_line)
+    header = next(csv.reader([header_line], delimiter=table.delimiter))
+    header = [h.strip() for h in header]
+    positions = _positions(header, columns, set(required), label, table)
+    if positions is None:
+        return table
+    _read_rows(text, header, positions, label, table)
+    if not table.rows and not table.problems:
+        table.problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                "no data rows: an empty export is never read as 'everyone left'",
+            )
+        )
+    return table
+
+
+def _decode(raw: bytes, label: str, table: CsvTable) -> str | None:
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        table.problems.append(Problem(label, line, None, "binary data (NUL byte): not a CSV file"))
+        return None
+    encodings = ["utf-8-sig"] if raw.startswith(b"\xef\xbb\xbf") else ["utf-8", "cp1252"]
+    for encoding in encodings:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            bad_line = raw[: exc.start].count(b"\n") + 1
+            last_error = (bad_line, exc.start)
+            continue
+        table.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        control = _CONTROL.search(text)
+        if control:
+            line = text.count("\n", 0, control.start()) + 1
+            table.problems.append(
+                Problem(label, line, None, "control characters: not a text export")
+            )
+            return None
+        return text
+    names = " or ".join("UTF-8" if e.startswith("utf") else "Windows-1252" for e in encodings)
+    table.problems.append(
+        Problem(
+            label, last_error[0], None, f"not readable as {names} (byte offset {last_error[1]})"
+        )
+    )
+    return None
+
+
+def _delimiter(header_line: str) -> str:
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ";"
+
+
+def _positions(
+    header: list[str],
+    columns: Mapping[str, str],
+    required: set[str],
+    label: str,
+    table: CsvTable,
+) -> dict[str, int] | None:
+    index = {name: i for i, name in enumerate(header)}
+    positions: dict[str, int] = {}
+    missing = []
+    for our_field, column in columns.items():
+        if column in index:
+            positions[our_field] = index[column]
+        elif our_field in required:
+            missing.append(column)
+    for column in missing:
+        table.problems.append(Problem(label, 1, column, "required column missing in header"))
+    return None if missing else positions
+
+
+def _read_rows(
+    text: str, header: list[str], positions: dict[str, int], label: str, table: CsvTable
+) -> None:
+    previous_limit = csv.field_size_limit(MAX_FIELD)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter, strict=True)
+        width = len(header)
+        start = 1
+        next(reader)
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # After a broken record the rest of the file cannot be trusted.
+                table.problems.append(Problem(label, start, None, _csv_message(exc)))
+                break
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != width:
+                table.problems.append(
+                    Problem(
+                        label,
+                        start,
+                        None,
+                        f"expected {width} fields, found {len(row)} (truncated or broken line)",
+                    )
+                )
+                continue
+            table.rows.append((start, {f: row[i].strip() for f, i in positions.items()}))
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+def _csv_message(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger" in text:
+        return f"field longer than {MAX_FIELD} characters"
+    if "unexpected end of data" in text or "EOF" in text:
+        return "file ends inside a quoted field (truncated)"
+    return f"not valid CSV: {text}"

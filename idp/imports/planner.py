@@ -1,0 +1,447 @@
+"""Compare what a source says with what the database holds, and write down every change.
+
+Nothing is written here: the result is a `Plan`, which `applier.apply_plan` carries out.
+Rules (issue "Imports"): a person is matched by (source, external id); a new external id with
+the name and birth date of a known person is a probable match for a human, not a new person;
+people missing from the export lose their contexts at the organisations the export covers,
+and are never deleted here; contexts of other sources are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idp.clock import now, today
+from idp.imports import plan as p
+from idp.imports.problems import Problem
+from idp.imports.records import KontextRecord, OrgRecord, PersonRecord, SourceData
+from idp.imports.state import (
+    DbState,
+    KontextRow,
+    OrgRow,
+    current_kontexte,
+    load_state,
+    persons_by_id,
+    persons_by_name_and_birth,
+)
+from idp.models import Person, Personenkontext
+from idp.naming import MailAllocator, UsernameAllocator
+from idp.policy.loader import Policies
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    mail_domain: str
+    school_share: float = 0.10
+    source_share: float = 0.05
+    allow_mass_end: bool = False
+
+
+def make_plan(
+    session: Session,
+    policies: Policies,
+    data: SourceData,
+    settings: PlanSettings,
+    *,
+    path: str = "",
+    problems: list[Problem] | None = None,
+    on: dt.date | None = None,
+) -> p.Plan:
+    """Compute the plan for one source's export against the database."""
+    on = on or today()
+    state = load_state(session, data.source)
+    planner = _Planner(session, policies, data, settings, state, on)
+    planner.plan_orgs()
+    planner.plan_persons()
+    planner.plan_links()
+    plan = p.Plan(
+        source=data.source,
+        path=path,
+        created_at=now().isoformat(),
+        on=on.isoformat(),
+        db_state=state.head,
+        files=data.files,
+        scope=sorted(data.scope),
+        changes=planner.changes,
+        problems=[*(problems or []), *planner.problems],
+        allow_mass_end=settings.allow_mass_end,
+    )
+    plan.breaker = planner.breaker()
+    return plan
+
+
+class _Planner:
+    def __init__(
+        self,
+        session: Session,
+        policies: Policies,
+        data: SourceData,
+        settings: PlanSettings,
+        state: DbState,
+        on: dt.date,
+    ) -> None:
+        self.session, self.policies, self.data = session, policies, data
+        self.settings, self.state, self.on = settings, state, on
+        self.changes = p.Changes()
+        self.problems: list[Problem] = []
+        self.new_orgs: set[tuple[str, str]] = set()
+        self.scope_ids = self._scope_ids()
+        self.person_ids: dict[str, str] = {}  # external id -> person id or "new:<ext>"
+        self.ending_at: Counter[str] = Counter()  # school kennung -> contexts ending
+
+    # -- organisations -------------------------------------------------------------------
+
+    def plan_orgs(self) -> None:
+        for org in self.data.orgs:
+            key = (org.typ, org.kennung)
+            row = self.state.orgs.get(key)
+            if row is None:
+                self.new_orgs.add(key)
+                self.changes.orgs_create.append(
+                    p.NewOrg(
+                        org.typ,
+                        org.kennung,
+                        org.name,
+                        list(org.parent) if org.parent else None,
+                        org.schultraeger,
+                        org.schulart,
+                    )
+                )
+                continue
+            changes = self._org_changes(org, row)
+            if changes:
+                self.changes.orgs_update.append(
+                    p.OrgUpdate(str(row.id), org.typ, org.kennung, changes)
+                )
+
+    def _org_changes(self, org: OrgRecord, row: OrgRow) -> dict:
+        changes = {}
+        if org.name != row.name:
+            changes["name"] = [row.name, org.name]
+        if org.schulart is not None and org.schulart != row.schulart:
+            changes["schulart"] = [row.schulart, org.schulart]
+        if org.parent is not None:
+            parent = self.state.orgs.get(tuple(org.parent))
+            old = self.state.orgs_by_id.get(row.parent_id) if row.parent_id else None
+            if parent is None or parent.id != row.parent_id:
+                changes["parent"] = [[old.typ, old.kennung] if old else None, list(org.parent)]
+        if org.schultraeger is not None:
+            old = self.state.orgs_by_id.get(row.schultraeger_id) if row.schultraeger_id else None
+            if old is None or old.kennung != org.schultraeger:
+                changes["schultraeger"] = [old.kennung if old else None, org.schultraeger]
+        return changes
+
+    def _org_known(self, typ: str, kennung: str) -> bool:
+        return (typ, kennung) in self.state.orgs or (typ, kennung) in self.new_orgs
+
+    def _scope_ids(self) -> set[uuid.UUID]:
+        """Ids of the organisations the export covers, with the Klassen of covered schools."""
+        ids = {
+            row.id
+            for (typ, kennung), row in self.state.orgs.items()
+            if kennung in self.data.scope and typ != "KLASSE"
+        }
+        ids |= {
+            row.id
+            for row in self.state.orgs.values()
+            if row.typ == "KLASSE" and row.parent_id in ids
+        }
+        return ids
+
+    # -- persons and their contexts ------------------------------------------------------
+
+    def plan_persons(self) -> None:
+        records = self._valid_records()
+        seen = {r.external_id for r in records} | self.data.skipped_ids
+        changed: list[tuple[PersonRecord, uuid.UUID]] = []
+        new: list[PersonRecord] = []
+        for record in records:
+            known = self.state.records.get(("person", record.external_id))
+            if known is None:
+                new.append(record)
+                continue
+            self.person_ids[record.external_id] = str(known[0])
+            if known[1] != record.row_hash():
+                changed.append((record, known[0]))
+        missing = [
+            (ext, obj)
+            for (kind, ext), (obj, _h) in self.state.records.items()
+            if kind == "person" and ext not in seen
+        ]
+        ids = [pid for _r, pid in changed] + [pid for _e, pid in missing]
+        persons = persons_by_id(self.session, ids)
+        kontexte = current_kontexte(self.session, ids, self.on, self.data.source)
+        for record, pid in changed:
+            self._plan_changed(record, persons[pid], kontexte.get(pid, []))
+        for _ext, pid in missing:
+            if pid in persons:
+                self._end_kontexte(str(pid), kontexte.get(pid, []), keep=set())
+        self._plan_new(new)
+        self._plan_leaving()
+
+    def _valid_records(self) -> list[PersonRecord]:
+        """Drop records whose contexts name unknown organisations or wrong roles (reported)."""
+        valid = []
+        for record in self.data.persons:
+            bad = False
+            for k in record.kontexte:
+                role = self.policies.roles.get(k.rolle)
+                if role is None:
+                    self.problems.append(
+                        Problem(
+                            record.origin.file,
+                            record.origin.line,
+                            "Rolle",
+                            f"unknown role {k.rolle!r}",
+                        )
+                    )
+                    bad = True
+                elif k.org_typ not in role.org_types:
+                    self.problems.append(
+                        Problem(
+                            record.origin.file,
+                            record.origin.line,
+                            "Rolle",
+                            f"role {k.rolle} cannot be held at {k.org_typ}",
+                        )
+                    )
+                    bad = True
+                elif not self._org_known(k.org_typ, k.org_kennung):
+                    field_name = "Klassenname" if k.org_typ == "KLASSE" else "Schulnummer"
+                    self.problems.append(
+                        Problem(
+                            record.origin.file,
+                            record.origin.line,
+                            field_name,
+                            f"unknown {k.org_typ.lower()} {k.org_kennung!r}",
+                        )
+                    )
+                    bad = True
+            if bad:
+                self.data.skipped_ids.add(record.external_id)
+            else:
+                valid.append(record)
+        return valid
+
+    def _plan_changed(self, record: PersonRecord, person: Person, rows: list[KontextRow]) -> None:
+        pid = str(person.id)
+        changes = {}
+        for name, new in (
+            ("vorname", record.vorname),
+            ("familienname", record.familienname),
+            ("geburtsdatum", p.iso(record.geburtsdatum)),
+        ):
+            old = getattr(person, name)
+            old = p.iso(old) if isinstance(old, dt.date) else old
+            if old != new:
+                changes[name] = [old, new]
+        if changes:
+            self.changes.persons_update.append(
+                p.PersonUpdate(pid, record.external_id, person.username, changes, record.row_hash())
+            )
+        else:
+            self.changes.hashes_only.append(["person", record.external_id, record.row_hash()])
+        if person.ausgeschieden_am is not None and record.kontexte:
+            self.changes.persons_return.append(p.PersonReturns(pid, person.username))
+        desired = {self._kontext_key(k): k for k in record.kontexte}
+        existing = {}
+        for row in rows:
+            org = self.state.orgs_by_id[row.organisation_id]
+            existing[(row.rolle, org.typ, org.kennung)] = row
+        for key, k in desired.items():
+            row = existing.get(key)
+            if row is None:
+                self._start(pid, k)
+            elif row.valid_until != k.valid_until:
+                self.changes.kontexte_change.append(
+                    p.KontextChange(
+                        str(row.id), pid, [p.iso(row.valid_until), p.iso(k.valid_until)]
+                    )
+                )
+        self._end_kontexte(pid, rows, keep=set(desired))
+
+    def _kontext_key(self, k: KontextRecord) -> tuple[str, str, str]:
+        return (k.rolle, k.org_typ, k.org_kennung)
+
+    def _start(self, person: str, k: KontextRecord) -> None:
+        self.changes.kontexte_start.append(
+            p.KontextStart(
+                person,
+                k.rolle,
+                k.org_typ,
+                k.org_kennung,
+                p.iso(k.valid_from or self.on),
+                p.iso(k.valid_until),
+            )
+        )
+
+    def _end_kontexte(self, person: str, rows: list[KontextRow], keep: set) -> None:
+        yesterday = self.on - dt.timedelta(days=1)
+        for row in rows:
+            org = self.state.orgs_by_id[row.organisation_id]
+            if (
+                row.rolle,
+                org.typ,
+                org.kennung,
+            ) in keep or row.organisation_id not in self.scope_ids:
+                continue
+            begun = row.valid_from <= yesterday
+            self.changes.kontexte_end.append(
+                p.KontextEnd(
+                    str(row.id),
+                    person,
+                    row.rolle,
+                    org.kennung,
+                    p.iso(yesterday) if begun else None,
+                )
+            )
+            if row.valid_from <= self.on:
+                school = self.state.school_of(row.organisation_id)
+                self.ending_at[school.kennung if school else org.kennung] += 1
+
+    def _plan_new(self, records: list[PersonRecord]) -> None:
+        keys = {(r.familienname, r.vorname, r.geburtsdatum) for r in records if r.geburtsdatum}
+        look_alikes = persons_by_name_and_birth(self.session, keys)
+        usernames = UsernameAllocator(self.state.usernames, self.policies.naming)
+        mails = MailAllocator(self.state.mails, self.policies.naming)
+        for record in records:
+            decision = self.state.match_decisions.get(record.external_id)
+            twin = look_alikes.get((record.familienname, record.vorname, record.geburtsdatum))
+            if twin is not None and (decision is None or decision[1] is None):
+                self.changes.probable_matches.append(
+                    p.ProbableMatch(
+                        record.external_id,
+                        str(twin.id),
+                        twin.username,
+                        record.vorname,
+                        record.familienname,
+                        p.iso(record.geburtsdatum),
+                    )
+                )
+                continue
+            rollenarten = [self.policies.roles[k.rolle].rollenart for k in record.kontexte]
+            rollenart = rollenarten[0] if rollenarten else "LERN"
+            username = usernames.allocate(record.vorname, record.familienname, rollenart)
+            mail = None
+            if any(self.policies.naming.gets_mailbox(r) for r in rollenarten):
+                local = mails.allocate(record.vorname, record.familienname)
+                mail = f"{local}@{self.settings.mail_domain}"
+            ref = f"new:{record.external_id}"
+            self.person_ids[record.external_id] = ref
+            self.changes.persons_create.append(
+                p.NewPerson(
+                    record.external_id,
+                    record.vorname,
+                    record.familienname,
+                    p.iso(record.geburtsdatum),
+                    username,
+                    mail,
+                    record.row_hash(),
+                )
+            )
+            for k in record.kontexte:
+                self._start(ref, k)
+
+    def _plan_leaving(self) -> None:
+        """Persons all of whose current contexts (of any source) end with this plan."""
+        ending: dict[str, set[str]] = defaultdict(set)
+        for end in self.changes.kontexte_end:
+            ending[end.person].add(end.id)
+        if not ending:
+            return
+        starting = {s.person for s in self.changes.kontexte_start}
+        candidates = [uuid.UUID(pid) for pid in ending if pid not in starting]
+        all_current = current_kontexte(self.session, candidates, self.on)
+        persons = persons_by_id(self.session, candidates)
+        for pid in candidates:
+            remaining = [k for k in all_current.get(pid, []) if str(k.id) not in ending[str(pid)]]
+            person = persons.get(pid)
+            if remaining or person is None or person.ausgeschieden_am is not None:
+                continue
+            rollenarten = {
+                self.policies.roles[k.rolle].rollenart
+                for k in all_current.get(pid, [])
+                if k.rolle in self.policies.roles
+            }
+            rules = [self.policies.retention.for_rollenart(r) for r in rollenarten] or [
+                self.policies.retention.default
+            ]
+            lock_after = max(r.lock_after_days for r in rules)
+            delete_after = max(r.delete_after_days for r in rules)
+            self.changes.persons_leave.append(
+                p.PersonLeaves(
+                    str(pid),
+                    person.username,
+                    self.on.isoformat(),
+                    (self.on + dt.timedelta(days=delete_after)).isoformat(),
+                    lock_after == 0,
+                )
+            )
+
+    # -- guardian links -----------------------------------------------------------------
+
+    def plan_links(self) -> None:
+        seen = set()
+        for link in self.data.links:
+            ext = f"{link.guardian_id}>{link.learner_id}"
+            seen.add(ext)
+            if ("beziehung", ext) in self.state.records:
+                continue
+            guardian = self.person_ids.get(link.guardian_id)
+            learner = self.person_ids.get(link.learner_id)
+            if guardian is None or learner is None:
+                continue  # a side is a probable match or was skipped: link waits for it
+            self.changes.links_start.append(p.LinkStart(guardian, learner, link.art, ext))
+        # A learner in this export has all their guardians listed here: links of theirs that
+        # are not listed have ended. A learner who left keeps their links until retention.
+        present = {r.external_id for r in self.data.persons}
+        for (kind, ext), (obj, _h) in self.state.records.items():
+            if kind == "beziehung" and ext not in seen and ext.split(">", 1)[1] in present:
+                self.changes.links_end.append(p.LinkEnd(str(obj), ext))
+
+    # -- the circuit breaker ------------------------------------------------------------
+
+    def breaker(self) -> p.Breaker:
+        totals = self._active_totals()
+        verdict = p.Breaker(
+            school_limit=self.settings.school_share, source_limit=self.settings.source_share
+        )
+        for kennung, ending in sorted(self.ending_at.items()):
+            total = totals.get(kennung, 0)
+            if total and ending / total > self.settings.school_share:
+                verdict.schools.append(
+                    {
+                        "kennung": kennung,
+                        "ending": ending,
+                        "total": total,
+                        "share": round(ending / total, 4),
+                    }
+                )
+        verdict.source_ending = sum(self.ending_at.values())
+        verdict.source_total = sum(totals.values())
+        over_source = (
+            verdict.source_total
+            and verdict.source_ending / verdict.source_total > self.settings.source_share
+        )
+        verdict.tripped = bool(verdict.schools or over_source)
+        return verdict
+
+    def _active_totals(self) -> dict[str, int]:
+        """Active contexts of this source per school (Klassen counted with their school)."""
+        counts: Counter[str] = Counter()
+        rows = self.session.execute(
+            select(Personenkontext.organisation_id, func.count())
+            .where(Personenkontext.source == self.data.source, Personenkontext.active_on(self.on))
+            .group_by(Personenkontext.organisation_id)
+        )
+        for org_id, count in rows:
+            school = self.state.school_of(org_id)
+            if school is not None:
+                counts[school.kennung] += count
+        return counts

@@ -1,0 +1,106 @@
+"""What every source reader produces: plain records, independent of the export's format.
+
+A reader (sip, personal, ldap) turns its files or directory entries into these; the planner
+compares them with the database. Each record remembers where it came from, for error
+messages, and a hash of exactly the fields that matter, for cheap no-change re-imports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Origin:
+    file: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class OrgRecord:
+    """An organisation: Schulamt, Schulträger, Schule or Klasse (Klassen: kennung SCHULE/NAME)."""
+
+    typ: str
+    kennung: str
+    name: str
+    origin: Origin
+    parent: tuple[str, str] | None = None  # (typ, kennung)
+    schultraeger: str | None = None  # kennung of the Schulträger (schools only)
+    schulart: str | None = None
+
+
+@dataclass(frozen=True)
+class KontextRecord:
+    """One role at one organisation; dates inclusive, None = open (from: the import day)."""
+
+    rolle: str
+    org_typ: str
+    org_kennung: str
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    external_id: str
+    vorname: str
+    familienname: str
+    origin: Origin
+    geburtsdatum: dt.date | None = None
+    kontexte: tuple[KontextRecord, ...] = ()
+
+    def row_hash(self) -> str:
+        """Hash of everything the import stores about this person (not where it was read)."""
+        data = [
+            self.external_id,
+            self.vorname,
+            self.familienname,
+            self.geburtsdatum.isoformat() if self.geburtsdatum else None,
+            sorted(
+                [
+                    k.rolle,
+                    k.org_typ,
+                    k.org_kennung,
+                    k.valid_from.isoformat() if k.valid_from else None,
+                    k.valid_until.isoformat() if k.valid_until else None,
+                ]
+                for k in self.kontexte
+            ),
+        ]
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """A guardian → learner relation, by the external ids of both."""
+
+    guardian_id: str
+    learner_id: str
+    origin: Origin
+    art: str | None = None
+
+
+@dataclass
+class SourceData:
+    """Everything one source said in one export.
+
+    `scope`: the kennungen of the organisations the export covers (Schulnummern,
+    Dienststellennummern). A person missing from the export loses only contexts at these (and
+    at their Klassen), so a partial export of some schools touches only those schools.
+    `files`: per file read: sha256, encoding, delimiter, rows; recorded with the run.
+    """
+
+    source: str
+    orgs: list[OrgRecord] = field(default_factory=list)
+    persons: list[PersonRecord] = field(default_factory=list)
+    links: list[LinkRecord] = field(default_factory=list)
+    scope: set[str] = field(default_factory=set)
+    # True for an export that always lists the staff of every school (the personnel system):
+    # a school none of whose staff is listed any more has none left.
+    full_schools: bool = False
+    files: dict[str, dict] = field(default_factory=dict)
+    # External ids of rows skipped for errors: such a person is not "missing from the export".
+    skipped_ids: set[str] = field(default_factory=set)

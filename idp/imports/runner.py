@@ -1,0 +1,188 @@
+"""Import runs from start to end: read a source, plan, apply, and record the run.
+
+The CLI (and later the console) call these; each returns what happened as data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.clock import now
+from idp.config import LDAP_PASSWORD_ENV, Config
+from idp.imports import plan as p
+from idp.imports.applier import BreakerTripped, StalePlan, apply_plan
+from idp.imports.planner import PlanSettings, make_plan
+from idp.imports.problems import ImportRejected, Problem
+from idp.imports.records import SourceData
+from idp.models import ImportRun
+from idp.policy.loader import Policies
+
+SOURCES = ("sip", "personal", "ldap")
+
+# Exit codes of the import commands.
+DONE, INVALID, BREAKER, STALE = 0, 1, 2, 3
+
+
+@dataclass
+class Outcome:
+    code: int
+    outcome: str
+    message: str = ""
+    plan: p.Plan | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_source(
+    source: str, path: str | None, config: Config, env: dict[str, str]
+) -> tuple[SourceData, list[Problem]]:
+    """Read one source's export (a folder for sip/personal; the configured directory for ldap)."""
+    settings = config["import"]
+    land = (config["land"]["kennung"], config["land"]["name"])
+    if source == "sip":
+        from idp.imports.sources.sip import read_sip
+
+        return read_sip(Path(path or "."), settings["sip"]["columns"], land)
+    if source == "personal":
+        from idp.imports.sources.personal import read_personal
+
+        return read_personal(Path(path or "."), settings["personal"]["columns"], land)
+    if source == "ldap":
+        return _read_ldap(settings["ldap"], env), []
+    raise ValueError(f"unknown source {source!r}")
+
+
+def _read_ldap(table: dict, env: dict[str, str]) -> SourceData:
+    from idp.imports.sources.ldap import LdapSettings, read_ldap
+
+    if not table["url"]:
+        raise ImportRejected(
+            [Problem("config", None, "import.ldap.url", "no LDAP directory configured")]
+        )
+    password = env.get(LDAP_PASSWORD_ENV, "")
+    if not password and table["bind_password_file"]:
+        try:
+            password = Path(table["bind_password_file"]).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImportRejected(
+                [
+                    Problem(
+                        "config",
+                        None,
+                        "import.ldap.bind_password_file",
+                        f"cannot read: {exc.strerror}",
+                    )
+                ]
+            ) from None
+    try:
+        settings = LdapSettings.from_config(table, password)
+    except ValueError as exc:
+        raise ImportRejected([Problem("config", None, None, str(exc))]) from None
+    return read_ldap(settings, table["name"])
+
+
+def plan_source(
+    session: Session,
+    policies: Policies,
+    config: Config,
+    source: str,
+    path: str | None,
+    *,
+    max_errors: int | None = None,
+    allow_mass_end: bool = False,
+    on: dt.date | None = None,
+    env: dict[str, str] | None = None,
+) -> Outcome:
+    """Read and plan; validation errors beyond `max_errors` reject the whole import."""
+    settings = config["import"]
+    limit = settings["max_errors"] if max_errors is None else max_errors
+    try:
+        data, problems = read_source(source, path, config, env or {})
+    except ImportRejected as rejected:
+        return Outcome(INVALID, "rejected", "the export cannot be read", problems=rejected.problems)
+    plan = make_plan(
+        session,
+        policies,
+        data,
+        PlanSettings(
+            mail_domain=config["mail"]["domain"],
+            school_share=float(settings["breaker_school_share"]),
+            source_share=float(settings["breaker_source_share"]),
+            allow_mass_end=allow_mass_end,
+        ),
+        path=str(path or ""),
+        problems=problems,
+        on=on,
+    )
+    if len(plan.problems) > limit:
+        return Outcome(
+            INVALID,
+            "rejected",
+            f"{len(plan.problems)} bad rows (at most {limit} may be skipped)",
+            plan=plan,
+            problems=plan.problems,
+        )
+    if plan.breaker.tripped and not allow_mass_end:
+        return Outcome(
+            BREAKER, "breaker", plan.breaker.message(), plan=plan, problems=plan.problems
+        )
+    return Outcome(DONE, "planned", plan=plan, problems=plan.problems)
+
+
+def apply(
+    session: Session, plan: p.Plan, actor: str, progress: Callable[[str, int], None] | None = None
+) -> Outcome:
+    """Apply a plan in one transaction; a stale plan or a tripped breaker changes nothing."""
+    if plan.is_empty:
+        return Outcome(DONE, "nothing_to_do", "nothing to do", plan=plan)
+    try:
+        apply_plan(session, plan, actor, progress)
+    except StalePlan as exc:
+        session.rollback()
+        return Outcome(STALE, "stale", str(exc), plan=plan)
+    except BreakerTripped as exc:
+        session.rollback()
+        return Outcome(BREAKER, "breaker", str(exc), plan=plan)
+    return Outcome(DONE, "applied", plan=plan)
+
+
+def record_run(
+    session: Session, source: str, actor: str, started: dt.datetime, outcome: Outcome
+) -> ImportRun:
+    """Write the run's trace in the same transaction as its changes (or alone, if none)."""
+    plan = outcome.plan
+    run = ImportRun(
+        source=plan.source if plan else source,
+        actor=actor,
+        started_at=started,
+        finished_at=now(),
+        files=plan.files if plan else {},
+        summary=plan.summary if plan else {},
+        outcome=outcome.outcome,
+        message=outcome.message or None,
+    )
+    session.add(run)
+    return run
+
+
+def history(session: Session, limit: int = 20) -> list[dict]:
+    runs = session.scalars(select(ImportRun).order_by(ImportRun.started_at.desc()).limit(limit))
+    return [
+        {
+            "id": str(r.id),
+            "source": r.source,
+            "actor": r.actor,
+            "started_at": r.started_at.isoformat(),
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+            "outcome": r.outcome,
+            "message": r.message,
+            "files": r.files,
+            "summary": r.summary,
+        }
+        for r in runs
+    ]

@@ -1,0 +1,1 @@
+"""Source readers: each turns one kind of export or directory into `SourceData`."""

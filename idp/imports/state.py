@@ -1,0 +1,169 @@
+"""What the database holds that a plan is compared with, loaded in a few bulk queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from idp.models import (
+    AuditHead,
+    Beziehung,
+    MatchCandidate,
+    Organisation,
+    Person,
+    Personenkontext,
+    SourceRecord,
+)
+
+
+@dataclass(slots=True)
+class OrgRow:
+    id: uuid.UUID
+    typ: str
+    kennung: str
+    name: str
+    parent_id: uuid.UUID | None
+    schultraeger_id: uuid.UUID | None
+    schulart: str | None
+
+
+@dataclass(slots=True)
+class KontextRow:
+    id: uuid.UUID
+    person_id: uuid.UUID
+    organisation_id: uuid.UUID
+    rolle: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    source: str
+
+
+@dataclass
+class DbState:
+    """The parts of the database one source's plan depends on."""
+
+    head: list
+    orgs: dict[tuple[str, str], OrgRow]
+    orgs_by_id: dict[uuid.UUID, OrgRow]
+    records: dict[tuple[str, str], tuple[uuid.UUID, str]]  # (kind, external id) -> (id, hash)
+    usernames: set[str]
+    mails: set[str]
+    match_decisions: dict[str, tuple[uuid.UUID, str | None]] = field(default_factory=dict)
+
+    def org_id(self, typ: str, kennung: str) -> uuid.UUID | None:
+        row = self.orgs.get((typ, kennung))
+        return row.id if row else None
+
+    def school_of(self, org_id: uuid.UUID) -> OrgRow | None:
+        """The school an organisation belongs to (itself, or a Klasse's parent)."""
+        row = self.orgs_by_id.get(org_id)
+        if row is not None and row.typ == "KLASSE" and row.parent_id:
+            return self.orgs_by_id.get(row.parent_id)
+        return row
+
+
+def load_state(session: Session, source: str) -> DbState:
+    head = session.get(AuditHead, 1)
+    orgs = [
+        OrgRow(o.id, str(o.typ), o.kennung, o.name, o.parent_id, o.schultraeger_id, o.schulart)
+        for o in session.execute(select(Organisation)).scalars()
+    ]
+    records = {
+        (kind, ext): (obj, digest)
+        for kind, ext, obj, digest in session.execute(
+            select(
+                SourceRecord.kind,
+                SourceRecord.external_id,
+                SourceRecord.object_id,
+                SourceRecord.row_hash,
+            ).where(SourceRecord.source == source)
+        )
+    }
+    usernames = set(session.scalars(select(Person.username)))
+    mails = {m for m in session.scalars(select(Person.mail).where(Person.mail.is_not(None)))}
+    decisions = {
+        ext: (person_id, decision)
+        for ext, person_id, decision in session.execute(
+            select(
+                MatchCandidate.external_id, MatchCandidate.person_id, MatchCandidate.decision
+            ).where(MatchCandidate.source == source)
+        )
+    }
+    return DbState(
+        head=[head.last_id, head.last_hash] if head else [0, "0" * 64],
+        orgs={(o.typ, o.kennung): o for o in orgs},
+        orgs_by_id={o.id: o for o in orgs},
+        records=records,
+        usernames=usernames,
+        mails=mails,
+        match_decisions=decisions,
+    )
+
+
+def current_kontexte(
+    session: Session, person_ids: list[uuid.UUID], on: dt.date, source: str | None = None
+) -> dict[uuid.UUID, list[KontextRow]]:
+    """Contexts not ended before `on` (current or planned), per person; of one source if given."""
+    result: dict[uuid.UUID, list[KontextRow]] = {}
+    for chunk in _chunks(person_ids):
+        query = select(Personenkontext).where(
+            Personenkontext.person_id.in_(chunk),
+            or_(Personenkontext.valid_until.is_(None), Personenkontext.valid_until >= on),
+        )
+        if source is not None:
+            query = query.where(Personenkontext.source == source)
+        for k in session.execute(query).scalars():
+            result.setdefault(k.person_id, []).append(
+                KontextRow(
+                    k.id,
+                    k.person_id,
+                    k.organisation_id,
+                    k.rolle,
+                    k.valid_from,
+                    k.valid_until,
+                    k.source,
+                )
+            )
+    return result
+
+
+def persons_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Person]:
+    found: dict[uuid.UUID, Person] = {}
+    for chunk in _chunks(ids):
+        for person in session.execute(select(Person).where(Person.id.in_(chunk))).scalars():
+            found[person.id] = person
+    return found
+
+
+def persons_by_name_and_birth(
+    session: Session, keys: set[tuple[str, str, dt.date]]
+) -> dict[tuple[str, str, dt.date], Person]:
+    """Existing persons with the same family name, given name and birth date (probable matches)."""
+    if not keys:
+        return {}
+    names = sorted({k[0] for k in keys})
+    found: dict[tuple[str, str, dt.date], Person] = {}
+    for chunk in _chunks(names):
+        for person in session.execute(
+            select(Person).where(Person.familienname.in_(chunk), Person.geburtsdatum.is_not(None))
+        ).scalars():
+            key = (person.familienname, person.vorname, person.geburtsdatum)
+            if key in keys:
+                found.setdefault(key, person)
+    return found
+
+
+def links_of(session: Session, source: str) -> dict[uuid.UUID, Beziehung]:
+    return {
+        b.id: b
+        for b in session.execute(select(Beziehung).where(Beziehung.source == source)).scalars()
+    }
+
+
+def _chunks(items: list, size: int = 5000):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
