@@ -10,7 +10,7 @@ DEMO_SEED   ?= 1
 DEMO_SCHOOLS ?= 3
 
 # Debian packages the whole test suite needs (real servers, no fakes).
-TEST_PACKAGES := postgresql
+TEST_PACKAGES := postgresql slapd ldap-utils
 # Debian packages the app needs at run time.
 RUN_PACKAGES  := python3 python3-venv
 
@@ -21,8 +21,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: $(STAMP)
 	$(IDP) db upgrade
 	$(IDP) demo-data --schools $(DEMO_SCHOOLS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
+	$(IDP) import run --source sip $(DEMO_DIR)/sip --actor demo
+	$(IDP) import run --source personal $(DEMO_DIR)/personal --actor demo
 	@echo
-	@echo "Demo-Land geschrieben nach $(DEMO_DIR)/ (SIP-Schule- und Personal-Export)."
+	@echo "Demo-Land aus $(DEMO_DIR)/ (SIP-Schule- und Personal-Export) importiert."
 	@echo "schul-idp läuft gleich auf http://127.0.0.1:8080  (Strg+C beendet)"
 	@echo
 	$(IDP) serve --host 127.0.0.1 --port 8080

@@ -33,7 +33,7 @@ def list_persons(
 ) -> list[dict[str, Any]]:
     """Persons ordered by name; with `school`, only those with an active context there."""
     on = on or today()
-    query = select(Person).order_by(Person.familienname, Person.vorname, Person.username)
+    query = select(Person).order_by(Person.sortname, Person.username)
     if school is not None:
         klasse = aliased(Organisation)
         at_school = (

@@ -8,15 +8,21 @@ import uuid
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Date, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from idp.clock import now
 from idp.extensions import db
 from idp.models.organisation import str_enum
 from idp.models.types import UTCDateTime
+from idp.naming.sorting import sort_key
 
 if TYPE_CHECKING:
     from idp.models.rolle import Personenkontext
+
+
+def _sortname(context) -> str:  # noqa: ANN001  (SQLAlchemy's execution context)
+    params = context.get_current_parameters()
+    return sort_key(params["familienname"], params["vorname"])
 
 
 class PersonStatus(enum.StrEnum):
@@ -32,7 +38,9 @@ class Person(db.Model):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     vorname: Mapped[str] = mapped_column(String(255))
-    familienname: Mapped[str] = mapped_column(String(255), index=True)
+    familienname: Mapped[str] = mapped_column(String(255))
+    # DIN 91379 search form of "Familienname, Vorname": German order (Ö with OE) and search.
+    sortname: Mapped[str] = mapped_column(String(520), index=True, default=_sortname)
     geburtsdatum: Mapped[dt.date | None] = mapped_column(Date)
     # Stored lowercase: usernames are case-insensitive.
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -51,6 +59,13 @@ class Person(db.Model):
     kontexte: Mapped[list[Personenkontext]] = relationship(
         back_populates="person", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @validates("vorname", "familienname")
+    def _keep_sortname(self, key: str, value: str) -> str:
+        names = {"vorname": self.vorname, "familienname": self.familienname, key: value}
+        if names["vorname"] is not None and names["familienname"] is not None:
+            self.sortname = sort_key(names["familienname"], names["vorname"])
+        return value
 
     @property
     def display_name(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from idp.naming.din91379 import invalid_characters, is_valid_name, search_form
 from idp.naming.policy import NamingPolicy
+from idp.naming.sorting import sort_key
 from idp.naming.usernames import MailAllocator, UsernameAllocator, allocate
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "invalid_characters",
     "is_valid_name",
     "search_form",
+    "sort_key",
 ]

@@ -1,8 +1,8 @@
-"""Importlaeufe und Zuordnungsvorschlaege
+"""Importlaeufe, Zuordnungsvorschlaege, Sortiername
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 18:38:32.640769
+Create Date: 2026-11-28 18:45:38.644737
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import idp.models.types
+from idp.naming.sorting import sort_key
 
 revision = "0002"
 down_revision = "0001"
@@ -67,9 +68,41 @@ def upgrade() -> None:
             "source", "external_id", name=op.f("uq_match_candidate_source_external_id")
         ),
     )
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("sortname", sa.String(length=520), nullable=False, server_default="")
+        )
+        batch_op.drop_index(batch_op.f("ix_person_familienname"))
+        batch_op.create_index(batch_op.f("ix_person_sortname"), ["sortname"], unique=False)
+    _fill_sortnames()
+
+
+def _fill_sortnames() -> None:
+    connection = op.get_bind()
+    person = sa.table(
+        "person",
+        sa.column("id", sa.Uuid()),
+        sa.column("vorname", sa.String()),
+        sa.column("familienname", sa.String()),
+        sa.column("sortname", sa.String()),
+    )
+    rows = connection.execute(sa.select(person.c.id, person.c.familienname, person.c.vorname))
+    updates = [{"b_id": i, "b_sort": sort_key(f, v)} for i, f, v in rows]
+    if updates:
+        connection.execute(
+            person.update()
+            .where(person.c.id == sa.bindparam("b_id"))
+            .values(sortname=sa.bindparam("b_sort")),
+            updates,
+        )
 
 
 def downgrade() -> None:
+
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_person_sortname"))
+        batch_op.create_index(batch_op.f("ix_person_familienname"), ["familienname"], unique=False)
+        batch_op.drop_column("sortname")
 
     op.drop_table("match_candidate")
     with op.batch_alter_table("import_run", schema=None) as batch_op:
