@@ -88,8 +88,9 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _pg_admin(server: PostgresServer, statement: str) -> None:
-    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
+    ) as conn:
         conn.execute(statement)
 
 
@@ -122,13 +123,22 @@ def policies(app: Flask):
 def run_idp(tmp_path: Path):
     """Run the `idp` command as a user would, in a subprocess; returns CompletedProcess."""
 
-    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
         full_env.update({"IDP_SECRET_KEY": TEST_SECRET, **(env or {})})
         return subprocess.run(
-            [sys.executable, "-m", "idp", *args], env=full_env, input=input, text=True,
-            capture_output=True, cwd=cwd or tmp_path, timeout=300,
+            [sys.executable, "-m", "idp", *args],
+            env=full_env,
+            input=input,
+            text=True,
+            capture_output=True,
+            cwd=cwd or tmp_path,
+            timeout=300,
         )
 
     return run

@@ -58,28 +58,65 @@ class PostgresServer:
             entry = pwd.getpwnam(self.user)
             os.chown(self.dir, entry.pw_uid, entry.pw_gid)
         data = self.dir / "data"
-        self._run([self.bin / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                   "--locale=C.UTF-8", "--no-sync"])
+        self._run(
+            [
+                self.bin / "initdb",
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ]
+        )
         self.process = subprocess.Popen(
-            [self.bin / "postgres", "-D", data, "-h", "127.0.0.1", "-p", str(self.port),
-             "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
-            user=self.user, stdout=subprocess.DEVNULL, stderr=open(self.dir / "log", "wb"),  # noqa: SIM115
+            [
+                self.bin / "postgres",
+                "-D",
+                data,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-k",
+                self.dir,
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            user=self.user,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "log", "wb"),  # noqa: SIM115
         )
         self._wait_ready()
         return self
 
     def _run(self, args: list) -> None:
-        subprocess.run([str(a) for a in args], user=self.user, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [str(a) for a in args],
+            user=self.user,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
                 raise RuntimeError(f"postgres exited: {(self.dir / 'log').read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
             ):
                 probe = subprocess.run(
                     [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],

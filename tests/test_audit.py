@@ -12,11 +12,19 @@ from idp.models import AuditEvent
 
 def fill(session, n=5):
     school = uuid.uuid4()
-    audit.append_many(session, [
-        audit.Event(actor="admin", action="person.gesperrt", target=f"person:{i}",
-                    organisation_id=school, details={"grund": "Schulwechsel", "nr": i})
-        for i in range(n)
-    ])
+    audit.append_many(
+        session,
+        [
+            audit.Event(
+                actor="admin",
+                action="person.gesperrt",
+                target=f"person:{i}",
+                organisation_id=school,
+                details={"grund": "Schulwechsel", "nr": i},
+            )
+            for i in range(n)
+        ],
+    )
     audit.record(session, audit.Event(actor="system", action="import.run"))
     session.commit()
 
@@ -40,7 +48,7 @@ def test_changed_row_is_found(session):
 
 def test_changed_details_are_found(session):
     fill(session)
-    session.execute(text("UPDATE audit_event SET details = '{\"grund\":\"anders\"}' WHERE id = 2"))
+    session.execute(text('UPDATE audit_event SET details = \'{"grund":"anders"}\' WHERE id = 2'))
     session.commit()
     assert "event 2: content changed" in audit.verify(session).problems
 
@@ -68,8 +76,16 @@ def test_rehashed_forgery_still_breaks_the_chain(session):
     fill(session)
     row = session.get(AuditEvent, 2)
     row.actor = "faelscher"
-    row.hash = audit.event_hash(row.id, row.time, row.actor, row.action, row.target,
-                                row.organisation_id, row.details, row.prev_hash)
+    row.hash = audit.event_hash(
+        row.id,
+        row.time,
+        row.actor,
+        row.action,
+        row.target,
+        row.organisation_id,
+        row.details,
+        row.prev_hash,
+    )
     session.commit()
     assert "event 3: does not follow the event before it" in audit.verify(session).problems
 

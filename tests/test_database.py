@@ -28,9 +28,21 @@ def test_upgrade_creates_a_new_database_from_nothing(empty_database_url, run_idp
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         roles = {r[0] for r in conn.execute("SELECT code FROM rolle")}
-    assert {"organisation", "person", "personenkontext", "beziehung", "source_record", "service",
-            "service_activation", "opt_out", "audit_event", "outbox_event", "rolle", "import_run",
-            "match_candidate"} <= tables
+    assert {
+        "organisation",
+        "person",
+        "personenkontext",
+        "beziehung",
+        "source_record",
+        "service",
+        "service_activation",
+        "opt_out",
+        "audit_event",
+        "outbox_event",
+        "rolle",
+        "import_run",
+        "match_candidate",
+    } <= tables
     assert {"LERN", "LEHR", "IDM_SCHULE", "LANDESADMIN"} <= roles
 
 

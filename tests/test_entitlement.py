@@ -112,8 +112,14 @@ def test_unknown_service(session, policies, state):
 
 
 def test_release_gives_only_what_the_policy_names(session, policies, state):
-    teacher = f.person(session, "anna.schmidt", "Anna", "Schmidt", mail="anna.schmidt@schule-mv.de",
-                       geburtsdatum=dt.date(1980, 1, 2))
+    teacher = f.person(
+        session,
+        "anna.schmidt",
+        "Anna",
+        "Schmidt",
+        mail="anna.schmidt@schule-mv.de",
+        geburtsdatum=dt.date(1980, 1, 2),
+    )
     f.kontext(session, teacher, state.schule, "LEHR")
     f.kontext(session, teacher, state.andere_schule, "PAEDFK")
     facts = load_person_facts(session, policies, teacher, TODAY)

@@ -16,8 +16,9 @@ def people(session):
     teacher = f.person(session, "anna.schmidt", "Anna", "Schmidt", mail="anna.schmidt@schule-mv.de")
     f.kontext(session, teacher, state.schule, "LEHR")
     f.kontext(session, teacher, state.andere_schule, "LEHR", valid_from=dt.date(2099, 8, 1))
-    learner = f.person(session, "ben.oehlschlaeger", "Ben", "Öhlschläger",
-                       geburtsdatum=dt.date(2013, 4, 2))
+    learner = f.person(
+        session, "ben.oehlschlaeger", "Ben", "Öhlschläger", geburtsdatum=dt.date(2013, 4, 2)
+    )
     f.kontext(session, learner, state.schule, "LERN")
     f.kontext(session, learner, state.klasse, "LERN")
     mother = f.person(session, "eb.jana.oehlschlaeger", "Jana", "Öhlschläger")
@@ -40,7 +41,11 @@ def idp_json(run_idp, database_url, *args):
 def test_list_all_ordered_by_name(people, database_url, run_idp):
     rows = idp_json(run_idp, database_url, "users", "list")
     assert [r["username"] for r in rows] == [
-        "dieter.alt", "carla.dorn", "ben.oehlschlaeger", "eb.jana.oehlschlaeger", "anna.schmidt"
+        "dieter.alt",
+        "carla.dorn",
+        "ben.oehlschlaeger",
+        "eb.jana.oehlschlaeger",
+        "anna.schmidt",
     ]
     anna = rows[-1]
     assert set(anna) == {"id", "username", "vorname", "familienname", "mail", "status", "kontexte"}
@@ -52,7 +57,9 @@ def test_list_one_school_and_limit(people, database_url, run_idp):
     rows = idp_json(run_idp, database_url, "users", "list", "--school", "750001")
     # Ben is there through his class too, but listed once; Dieter's context has ended.
     assert [r["username"] for r in rows] == [
-        "ben.oehlschlaeger", "eb.jana.oehlschlaeger", "anna.schmidt"
+        "ben.oehlschlaeger",
+        "eb.jana.oehlschlaeger",
+        "anna.schmidt",
     ]
     limited = idp_json(run_idp, database_url, "users", "list", "--school", "750001", "--limit", "1")
     assert [r["username"] for r in limited] == ["ben.oehlschlaeger"]
@@ -68,11 +75,18 @@ def test_show_person_with_contexts_and_relations(people, database_url, run_idp):
     ben = idp_json(run_idp, database_url, "users", "show", "Ben.Oehlschlaeger")
     assert ben["vorname"] == "Ben" and ben["familienname"] == "Öhlschläger"
     assert ben["geburtsdatum"] == "2013-04-02" and ben["status"] == "aktiv"
-    assert {(k["organisation_typ"], k["organisation_kennung"], k["schule_kennung"])
-            for k in ben["kontexte"]} == {("SCHULE", "750001", None),
-                                          ("KLASSE", "750001/7b", "750001")}
-    assert ben["erziehungsberechtigte"] == [{"username": "eb.jana.oehlschlaeger", "vorname": "Jana",
-                                             "familienname": "Öhlschläger", "art": "Mutter"}]
+    assert {
+        (k["organisation_typ"], k["organisation_kennung"], k["schule_kennung"])
+        for k in ben["kontexte"]
+    } == {("SCHULE", "750001", None), ("KLASSE", "750001/7b", "750001")}
+    assert ben["erziehungsberechtigte"] == [
+        {
+            "username": "eb.jana.oehlschlaeger",
+            "vorname": "Jana",
+            "familienname": "Öhlschläger",
+            "art": "Mutter",
+        }
+    ]
     anna = idp_json(run_idp, database_url, "users", "show", "anna.schmidt")
     planned = [k for k in anna["kontexte"] if k["organisation_kennung"] == "750002"]
     assert planned[0]["aktiv"] is False and planned[0]["valid_from"] == "2099-08-01"

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from idp import audit
 from idp.clock import now
 from idp.imports import plan as p
-from idp.naming import sort_key
 from idp.models import (
     AuditHead,
     Beziehung,

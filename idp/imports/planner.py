@@ -31,7 +31,7 @@ from idp.imports.state import (
     persons_by_name_and_birth,
 )
 from idp.models import Person, Personenkontext
-from idp.naming import MailAllocator, UsernameAllocator
+from idp.naming import MailAllocator, UsernameAllocator, sort_key
 from idp.policy.loader import Policies
 
 
@@ -241,6 +241,8 @@ class _Planner:
             old = p.iso(old) if isinstance(old, dt.date) else old
             if old != new:
                 changes[name] = [old, new]
+        if "vorname" in changes or "familienname" in changes:
+            changes["sortname"] = [person.sortname, sort_key(record.familienname, record.vorname)]
         if changes:
             self.changes.persons_update.append(
                 p.PersonUpdate(pid, record.external_id, person.username, changes, record.row_hash())

@@ -8,6 +8,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Date, String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from idp.clock import now
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from idp.models.rolle import Personenkontext
 
 
-def _sortname(context) -> str:  # noqa: ANN001  (SQLAlchemy's execution context)
+def _sortname(context: DefaultExecutionContext) -> str:
     params = context.get_current_parameters()
     return sort_key(params["familienname"], params["vorname"])
 
