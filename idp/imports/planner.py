@@ -145,7 +145,8 @@ class _Planner:
         ids = {
             row.id
             for (typ, kennung), row in self.state.orgs.items()
-            if kennung in self.data.scope and typ != "KLASSE"
+            if (kennung in self.data.scope and typ != "KLASSE")
+            or (typ == "SCHULE" and self.data.full_schools)
         }
         ids |= {
             row.id
