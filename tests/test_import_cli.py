@@ -139,7 +139,9 @@ def test_teachers_get_mail_and_learners_do_not(imported, database_url, run_idp):
     teacher = next(r for r in staff if r["Funktion"] == "LK")
     person = person_by_external(database_url, "personal", teacher["Personalnummer"])
     assert person["mail"].endswith("@schule-mv.de")
-    learner = person_by_external(database_url, "sip", learner_rows(imported)[0]["Schüler-ID"])
+    learner = person_by_external(
+        database_url, "sip", "schueler:" + learner_rows(imported)[0]["Schüler-ID"]
+    )
     assert learner["mail"] is None
 
 
@@ -192,7 +194,7 @@ def test_learner_changing_school_keeps_account(imported, database_url, run_idp):
     learners = learner_rows(imported)
     mover = learners[0]
     other = next(r for r in learners if r["Schulnummer"] != mover["Schulnummer"])
-    before = person_by_external(database_url, "sip", mover["Schüler-ID"])
+    before = person_by_external(database_url, "sip", "schueler:" + mover["Schüler-ID"])
 
     def move(rows):
         for row in rows:
@@ -221,7 +223,7 @@ def test_learner_changing_school_keeps_account(imported, database_url, run_idp):
     assert code == 0, err
     assert data["summary"]["persons_move"] >= 1
     assert data["summary"]["persons_create"] == 0
-    after = person_by_external(database_url, "sip", mover["Schüler-ID"])
+    after = person_by_external(database_url, "sip", "schueler:" + mover["Schüler-ID"])
     assert after["username"] == before["username"]
     shown = users(run_idp, database_url, "show", after["username"])
     active = {k["organisation_kennung"] for k in shown["kontexte"] if k["aktiv"]}
@@ -266,7 +268,7 @@ def test_teacher_moving_to_another_school(imported, database_url, run_idp):
 
 def test_name_change_updates_the_same_person(imported, database_url, run_idp):
     learner = learner_rows(imported)[3]
-    before = person_by_external(database_url, "sip", learner["Schüler-ID"])
+    before = person_by_external(database_url, "sip", "schueler:" + learner["Schüler-ID"])
     edit_rows(
         imported / "sip" / "schueler.csv",
         lambda rows: [
@@ -279,7 +281,7 @@ def test_name_change_updates_the_same_person(imported, database_url, run_idp):
     )
     assert code == 0, err
     assert data["summary"]["persons_update"] == 1 and data["summary"]["persons_create"] == 0
-    after = person_by_external(database_url, "sip", learner["Schüler-ID"])
+    after = person_by_external(database_url, "sip", "schueler:" + learner["Schüler-ID"])
     assert after["familienname"] == "Özdemir-Łukasik"
     assert after["username"] == before["username"]
 
@@ -300,7 +302,10 @@ def test_probable_match_is_flagged_not_duplicated(imported, database_url, run_id
     assert data["summary"]["persons_create"] == 0
     assert count(database_url, "SELECT count(*) FROM person") == persons_before
     assert (
-        count(database_url, "SELECT count(*) FROM match_candidate WHERE external_id = '99999999'")
+        count(
+            database_url,
+            "SELECT count(*) FROM match_candidate WHERE external_id = 'schueler:99999999'",
+        )
         == 1
     )
 
@@ -340,7 +345,7 @@ def test_people_missing_from_the_export_leave_but_stay(imported, database_url, r
         )
         assert code == 0, err
         assert data["summary"]["persons_leave"] >= 1
-    learner = person_by_external(database_url, "sip", gone["Schüler-ID"])
+    learner = person_by_external(database_url, "sip", "schueler:" + gone["Schüler-ID"])
     # Learners keep a usable account for the grace period (retention.toml: 14 days).
     assert learner["status"] == "aktiv"
     assert str(learner["ausgeschieden_am"]) == TODAY.isoformat()

@@ -201,8 +201,8 @@ def latin_names(latin: Path, sqlite_template: Path, tmp_path_factory: pytest.Tem
 
 @pytest.fixture(scope="module")
 def big_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An export big enough that its apply takes seconds (about 18,000 persons)."""
-    return demo_export(tmp_path_factory.mktemp("big"), schools=25)
+    """An export big enough that its apply takes seconds (about 9,000 persons)."""
+    return demo_export(tmp_path_factory.mktemp("big"), schools=12)
 
 
 # -- whole files that cannot be read --------------------------------------------------------
@@ -229,6 +229,23 @@ def test_file_ending_inside_a_quoted_field_is_refused(export, database_url, run_
     problems = rejected(run_idp, database_url, export)
 
     assert_problem(problems, "schueler.csv", len(lines) + 1, None, "quoted field", "truncated")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: a file cut inside the last field of its last line reads as complete "
+    "(no check for the missing final line break, and Art is not checked against its code list)",
+)
+def test_file_cut_inside_the_last_field_is_refused(export, database_url, run_idp):
+    links = export / "sip" / "schueler_erziehungsberechtigte.csv"
+    lines = csv_lines(links)[:-1]
+    lines[-1] = lines[-1][:-3]  # "...;Vater" -> "...;Va"
+
+    links.write_bytes(b"\r\n".join(lines))
+
+    problems = rejected(run_idp, database_url, export)
+
+    assert_problem(problems, "schueler_erziehungsberechtigte.csv", len(lines), None, "truncated")
 
 
 def test_bytes_neither_utf8_nor_windows_1252_are_refused(export, database_url, run_idp):
@@ -271,12 +288,11 @@ def test_other_encodings_and_delimiter_import_the_same_names(
     persons, organisations = latin_names
     assert person_names(database_url) == persons
     assert sorted(query(database_url, "SELECT name FROM organisation")) == organisations
-    assert any("ö" in f or "ä" in f or "ü" in f for _v, f in persons), "no umlaut to survive"
-    assert any("ß" in f for _v, f in persons) or any("ß" in v for v, _f in persons)
+    assert set("äöüß") <= set("".join(v + f for v, f in persons)), "no umlauts to survive"
     assert (SCHOOL_WITH_COMMA,) in organisations
 
 
-def test_huge_field_is_refused_without_reading_it(export, database_url, run_idp):
+def test_huge_field_is_refused(export, database_url, run_idp):
     learners = export / "sip" / "schueler.csv"
     header, rows = read_rows(learners)
     rows[99]["Vorname"] = "A" * 10_000_000
@@ -320,7 +336,8 @@ def test_renamed_column_mapped_in_the_config_imports(export, database_url, run_i
     learners = export / "sip" / "schueler.csv"
     header, rows = read_rows(learners)
     header[header.index("Nachname")] = "Familienname"
-    write_rows(learners, header, [{**r, "Familienname": r.pop("Nachname")} for r in rows])
+    rows = [{"Familienname" if k == "Nachname" else k: v for k, v in r.items()} for r in rows]
+    write_rows(learners, header, rows)
     config = tmp_path / "idp.toml"
     config.write_text('[import.sip.columns.schueler]\nfamilienname = "Familienname"\n')
 
@@ -545,7 +562,7 @@ def test_problems_print_one_per_line_as_file_line_field_message(
 
     result = run_idp(
         "import", "run", "--source", "sip", str(export / "sip"),
-        env={"IDP_DATABASE_URL": database_url},
+        env={"IDP_DATABASE_URL": database_url, "COLUMNS": "80"},  # a log file, not a terminal
     )  # fmt: skip
 
     assert result.returncode == 1, result.stderr

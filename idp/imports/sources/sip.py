@@ -23,7 +23,9 @@ from idp.imports.records import (
 )
 
 SOURCE = "sip"
-LAND = ("LAND", "LAND")
+# Learners and guardians are numbered independently in SIP-Schule: their external ids get a
+# prefix each, so that the two number ranges can never collide.
+LEARNER, GUARDIAN = "schueler:", "eb:"
 
 SPECS = [
     FileSpec("schulaemter.csv", {"kennung": "Dienststellennummer", "name": "Dienststellenname"},
@@ -165,7 +167,7 @@ class _SipReader:
         file = "schueler.csv"
         seen: set[str] = set()
         for check, row in self.rows(file):
-            ext = check.required(row["external_id"], self.col(file, "external_id"))
+            ext = LEARNER + check.required(row["external_id"], self.col(file, "external_id"))
             familienname = check.name(row["familienname"], self.col(file, "familienname"))
             vorname = check.name(row["vorname"], self.col(file, "vorname"))
             geburtsdatum = check.date(
@@ -212,7 +214,7 @@ class _SipReader:
                     f"guardian link to unknown learner {row['schule']}/{row['nummer']}",
                 )
                 continue
-            guardian = check.required(
+            guardian = GUARDIAN + check.required(
                 row["erziehungsberechtigter"], self.col(links_file, "erziehungsberechtigter")
             )
             if not check.ok or learner not in valid_learners:
@@ -226,7 +228,7 @@ class _SipReader:
         file = "erziehungsberechtigte.csv"
         seen: set[str] = set()
         for check, row in self.rows(file):
-            ext = check.required(row["external_id"], self.col(file, "external_id"))
+            ext = GUARDIAN + check.required(row["external_id"], self.col(file, "external_id"))
             familienname = check.name(row["familienname"], self.col(file, "familienname"))
             vorname = check.name(row["vorname"], self.col(file, "vorname"))
             if ext in seen:
