@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.bulk import bulk_insert
 from idp.clock import now
 from idp.models.audit import AuditEvent, AuditHead
 
@@ -49,17 +50,19 @@ def event_hash(
     details: str,
     prev_hash: str,
 ) -> str:
-    fields = [
-        id,
+    """SHA-256 over every field, each length-prefixed so no two events encode the same."""
+    fields = (
+        str(id),
         time.astimezone(dt.UTC).isoformat(),
         actor,
         action,
-        target,
-        str(organisation_id) if organisation_id else None,
+        "" if target is None else "t" + target,
+        "" if organisation_id is None else str(organisation_id),
         details,
         prev_hash,
-    ]
-    return hashlib.sha256(canonical_json({"f": fields}).encode()).hexdigest()
+    )
+    encoded = "".join(f"{len(f)}:{f}" for f in fields)
+    return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 def record(session: Session, event: Event) -> None:
@@ -101,7 +104,7 @@ def append_many(session: Session, events: Iterable[Event], at: dt.datetime | Non
         )
         last_hash = digest
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        bulk_insert(session, AuditEvent.__table__, rows)
         head.last_id, head.last_hash = last_id, last_hash
         session.flush()
     return len(rows)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from idp.imports.sources.sip import GUARDIAN, LEARNER
 from tests.conftest import TEST_SECRET
 from tests.importing import count, demo_export, idp_import, read_rows, snapshot, write_rows
 
@@ -90,7 +91,8 @@ def person_names(database_url: str) -> list[tuple[str, str]]:
     return sorted(query(database_url, "SELECT vorname, familienname FROM person"))
 
 
-def kontexte_of(database_url: str, source: str, external_id: str) -> list[tuple]:
+def kontexte_of(database_url: str, external_id: str, source: str = "sip") -> list[tuple]:
+    """The contexts of the person a source knows by `external_id` (as stored, with prefix)."""
     return sorted(
         query(
             database_url,
@@ -384,7 +386,7 @@ class RowFaults:
 
     expected: list[tuple[str, int, str, str]] = field(default_factory=list)
     skipped_learners: list[str] = field(default_factory=list)
-    new_learner: str = "99999990"
+    new_learner: str = "99999990"  # its Schüler-ID
 
 
 def break_rows(export: Path) -> RowFaults:
@@ -403,7 +405,7 @@ def break_rows(export: Path) -> RowFaults:
     def fault(index: int, column: str, value: str, words: str) -> None:
         rows[index][column] = value
         faults.expected.append(("schueler.csv", line_of(index), column, words))
-        faults.skipped_learners.append(rows[index]["Schüler-ID"])
+        faults.skipped_learners.append(LEARNER + rows[index]["Schüler-ID"])
 
     fault(adults[0], "Schulnummer", UNKNOWN_SCHOOL, "unknown school number")
     fault(11, "Geburtsdatum", "31.02.2014", "not a valid date")
@@ -441,16 +443,16 @@ def test_every_bad_row_is_reported_in_one_run(export, database_url, run_idp):
 
 def test_max_errors_imports_the_rest_and_skipped_learners_stay(imported, database_url, run_idp):
     faults = break_rows(imported)
-    before = {ext: kontexte_of(database_url, "sip", ext) for ext in faults.skipped_learners}
+    before = {ext: kontexte_of(database_url, ext) for ext in faults.skipped_learners}
 
     data = imported_ok(run_idp, database_url, imported, "--max-errors", str(len(faults.expected)))
 
     assert data["summary"]["skipped_rows"] == len(faults.expected)
     assert data["summary"]["persons_create"] == 1
-    assert kontexte_of(database_url, "sip", faults.new_learner)
+    assert kontexte_of(database_url, LEARNER + faults.new_learner)
     for ext, kontexte in before.items():
         assert kontexte, f"learner {ext} had no contexts before"
-        assert kontexte_of(database_url, "sip", ext) == kontexte, f"learner {ext} was changed"
+        assert kontexte_of(database_url, ext) == kontexte, f"learner {ext} was changed"
         assert not has_left(database_url, ext), f"learner {ext} was taken as having left"
 
 
@@ -468,7 +470,7 @@ def test_max_errors_lists_the_skipped_rows(export, database_url, run_idp):
 
 
 def only_child(export: Path) -> tuple[int, list[str]]:
-    """A learner row whose guardians have no other child: (row index, guardian ids)."""
+    """A learner row whose guardians have no other child: (row index, guardians' ids)."""
     _h, rows = read_rows(export / "sip" / "schueler.csv")
     _h, links = read_rows(export / "sip" / "schueler_erziehungsberechtigte.csv")
     children: dict[str, int] = {}
@@ -483,7 +485,7 @@ def only_child(export: Path) -> tuple[int, list[str]]:
             if (g["Schulnummer"], g["Schülernummer"]) == key
         ]
         if guardians and all(children[g] == 1 for g in guardians):
-            return index, guardians
+            return index, [GUARDIAN + g for g in guardians]
     raise AssertionError("the demo export has no only child")
 
 
@@ -498,11 +500,11 @@ def test_guardians_of_a_skipped_learner_stay(imported, database_url, run_idp):
     header, rows = read_rows(learners)
     rows[index]["Geburtsdatum"] = "31.02.2014"
     write_rows(learners, header, rows)
-    before = {g: kontexte_of(database_url, "sip", g) for g in guardians}
+    before = {g: kontexte_of(database_url, g) for g in guardians}
 
     data = imported_ok(run_idp, database_url, imported, "--max-errors", "1")
 
-    assert {g: kontexte_of(database_url, "sip", g) for g in guardians} == before
+    assert {g: kontexte_of(database_url, g) for g in guardians} == before
     assert data["summary"]["kontexte_end"] == data["summary"]["persons_leave"] == 0
 
 
@@ -534,7 +536,7 @@ def test_guardians_of_a_duplicate_id_row_are_not_given_to_the_other_child(
     parents = {}
     for link in links:
         key = (link["Schulnummer"], link["Schülernummer"])
-        parents.setdefault(key, set()).add(link["Erziehungsberechtigtennummer"])
+        parents.setdefault(key, set()).add(GUARDIAN + link["Erziehungsberechtigtennummer"])
     with_parents = (
         i for i, r in enumerate(rows) if (r["Schulnummer"], r["Schülernummer"]) in parents
     )
@@ -545,7 +547,7 @@ def test_guardians_of_a_duplicate_id_row_are_not_given_to_the_other_child(
 
     imported_ok(run_idp, database_url, export, "--max-errors", "1")
 
-    assert guardians_of(database_url, rows[first]["Schüler-ID"]) == own
+    assert guardians_of(database_url, LEARNER + rows[first]["Schüler-ID"]) == own
 
 
 @pytest.mark.xfail(

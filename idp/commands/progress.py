@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable, Iterator
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,9 +17,11 @@ APPLY_STEPS = 8
 def progress_reporter(total: int = APPLY_STEPS) -> Iterator[Callable[[str, int], None]]:
     """Yield a callback `(step, count)`; each call is one finished step."""
     if not sys.stderr.isatty():
+        started = time.monotonic()
 
         def log(step: str, count: int) -> None:
-            print(f"import: {step}: {count}", file=sys.stderr, flush=True)
+            elapsed = time.monotonic() - started
+            print(f"import: {step}: {count} ({elapsed:.1f} s)", file=sys.stderr, flush=True)
 
         yield log
         return

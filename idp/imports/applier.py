@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from idp import audit
+from idp.bulk import CHUNK, batched, bulk_insert
 from idp.clock import now
+from idp.ids import new_id
 from idp.imports import plan as p
 from idp.models import (
     AuditHead,
@@ -27,6 +29,7 @@ from idp.models import (
     Personenkontext,
     SourceRecord,
 )
+from idp.naming import sort_key
 
 Progress = Callable[[str, int], None]
 
@@ -55,6 +58,12 @@ def check_applicable(session: Session, plan: p.Plan) -> None:
         raise BreakerTripped(plan.breaker.message())
 
 
+def _tune_for_bulk(session: Session) -> None:
+    # A first import writes millions of index entries: give SQLite a page cache to match.
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA cache_size=-262144"))
+
+
 def apply_plan(
     session: Session,
     plan: p.Plan,
@@ -63,6 +72,7 @@ def apply_plan(
 ) -> None:
     """Write the plan's changes into the caller's transaction (the caller commits)."""
     check_applicable(session, plan)
+    _tune_for_bulk(session)
     _Applier(session, plan, actor, progress or (lambda step, n: None)).run()
 
 
@@ -76,25 +86,35 @@ class _Applier:
         self.org_ids: dict[tuple[str, str], uuid.UUID] = {}
         self.new_person_ids: dict[str, uuid.UUID] = {}
         self.events: list[audit.Event] = []
+        self.audited = 0
         self.outbox: dict[tuple[str, uuid.UUID], str] = {}
 
     def run(self) -> None:
-        self._orgs()
-        self._new_persons()
-        self._person_updates()
-        self._kontexte()
-        self._leaving_and_returning()
-        self._links()
-        self._matches()
-        audit.append_many(self.session, self.events, at=self.stamp)
-        self.progress("Protokoll", len(self.events))
+        for step in (
+            self._orgs,
+            self._new_persons,
+            self._person_updates,
+            self._kontexte,
+            self._leaving_and_returning,
+            self._links,
+            self._matches,
+        ):
+            step()
+            # Audit as we go: the events of one step at a time are held in memory.
+            self.audited += audit.append_many(self.session, self.events, at=self.stamp)
+            self.events.clear()
+        self.progress("Protokoll", self.audited)
         self._write_outbox()
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _exec(self, statement: Any, rows: list[dict]) -> None:
-        if rows:
-            self.session.execute(statement, rows)
+    def _exec(self, statement: Any, rows: Iterable[dict]) -> None:
+        """Execute `statement` for every row, a chunk at a time (memory stays flat)."""
+        for chunk in batched(rows, CHUNK):
+            self.session.execute(statement, chunk)
+
+    def _insert(self, model: type, rows: Iterable[dict]) -> None:
+        bulk_insert(self.session, model.__table__, rows)
 
     def _event(self, action: str, target: str, org: uuid.UUID | None = None, **details) -> None:
         self.events.append(
@@ -117,8 +137,8 @@ class _Applier:
         return uuid.UUID(ref)
 
     def _records(self, kind: str, items: list[tuple[str, uuid.UUID, str]]) -> None:
-        self._exec(
-            insert(SourceRecord),
+        self._insert(
+            SourceRecord,
             [
                 {
                     "source": self.source,
@@ -165,7 +185,7 @@ class _Applier:
         for level in TYPE_ORDER:
             rows = []
             for org in (o for o in creates if o.typ == level):
-                org_id = uuid.uuid4()
+                org_id = new_id()
                 self.org_ids[(org.typ, org.kennung)] = org_id
                 rows.append(
                     {
@@ -188,7 +208,7 @@ class _Applier:
                     name=org.name,
                 )
                 self._notify("organisation", org_id, "upsert")
-            self._exec(insert(Organisation), rows)
+            self._insert(Organisation, rows)
         for change in self.changes.orgs_update:
             org_id = uuid.UUID(change.id)
             values: dict[str, Any] = {}
@@ -214,7 +234,7 @@ class _Applier:
     def _new_persons(self) -> None:
         rows, records = [], []
         for new in self.changes.persons_create:
-            person_id = uuid.uuid4()
+            person_id = new_id()
             self.new_person_ids[new.external_id] = person_id
             rows.append(
                 {
@@ -224,6 +244,7 @@ class _Applier:
                     "geburtsdatum": dt.date.fromisoformat(new.geburtsdatum)
                     if new.geburtsdatum
                     else None,
+                    "sortname": sort_key(new.familienname, new.vorname),
                     "username": new.username,
                     "mail": new.mail,
                     "status": "aktiv",
@@ -238,7 +259,7 @@ class _Applier:
                 "person.angelegt", f"person:{new.username}", None, externe_id=new.external_id
             )
             self._notify("person", person_id, "upsert")
-        self._exec(insert(Person), rows)
+        self._insert(Person, rows)
         self._records("person", records)
         self.progress("Personen angelegt", len(rows))
 
@@ -270,7 +291,7 @@ class _Applier:
             org_id = self.org_ids[(start.org_typ, start.org_kennung)]
             rows.append(
                 {
-                    "id": uuid.uuid4(),
+                    "id": new_id(),
                     "person_id": person_id,
                     "organisation_id": org_id,
                     "rolle": start.rolle,
@@ -291,7 +312,7 @@ class _Applier:
                     organisation=start.org_kennung,
                 )
             self._notify("person", person_id, "upsert")
-        self._exec(insert(Personenkontext), rows)
+        self._insert(Personenkontext, rows)
         table = Personenkontext.__table__
         ended = [e for e in self.changes.kontexte_end if e.valid_until]
         self._exec(
@@ -399,7 +420,7 @@ class _Applier:
     def _links(self) -> None:
         rows, records = [], []
         for link in self.changes.links_start:
-            link_id = uuid.uuid4()
+            link_id = new_id()
             rows.append(
                 {
                     "id": link_id,
@@ -412,7 +433,7 @@ class _Applier:
             )
             records.append((link.external_id, link_id, ""))
             self._event("beziehung.angelegt", f"beziehung:{link.external_id}", None, art=link.art)
-        self._exec(insert(Beziehung), rows)
+        self._insert(Beziehung, rows)
         self._records("beziehung", records)
         ended = [uuid.UUID(e.id) for e in self.changes.links_end]
         for chunk in _chunks(ended):
@@ -440,7 +461,7 @@ class _Applier:
                 continue
             rows.append(
                 {
-                    "id": uuid.uuid4(),
+                    "id": new_id(),
                     "source": self.source,
                     "external_id": match.external_id,
                     "person_id": uuid.UUID(match.person_id),
@@ -453,7 +474,7 @@ class _Applier:
                 None,
                 externe_id=match.external_id,
             )
-        self._exec(insert(MatchCandidate), rows)
+        self._insert(MatchCandidate, rows)
 
     def _write_outbox(self) -> None:
         rows = [
@@ -469,7 +490,7 @@ class _Applier:
             }
             for (kind, object_id), operation in self.outbox.items()
         ]
-        self._exec(insert(OutboxEvent), rows)
+        self._insert(OutboxEvent, rows)
         self.progress("Ausgang (Provisionierung)", len(rows))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -192,8 +193,9 @@ class Plan:
     breaker: Breaker = field(default_factory=Breaker)
     allow_mass_end: bool = False
 
-    @property
+    @cached_property
     def summary(self) -> dict[str, int]:
+        """Counts per kind of change (computed once: a plan is not changed after planning)."""
         counts = {name: len(getattr(self.changes, name)) for name in KINDS}
         counts["persons_move"] = self.moves()
         counts["skipped_rows"] = len(self.problems)

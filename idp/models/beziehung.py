@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.clock import now
 from idp.extensions import db
+from idp.ids import new_id
 from idp.models.person import Person
 from idp.models.types import UTCDateTime
 
@@ -18,7 +19,7 @@ class Beziehung(db.Model):
     __tablename__ = "beziehung"
     __table_args__ = (UniqueConstraint("erziehungsberechtigter_id", "lernender_id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     erziehungsberechtigter_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), index=True
     )

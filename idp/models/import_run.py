@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.clock import now
 from idp.extensions import db
+from idp.ids import new_id
 from idp.models.types import JSONType, UTCDateTime
 
 
@@ -22,7 +23,7 @@ class ImportRun(db.Model):
 
     __tablename__ = "import_run"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     source: Mapped[str] = mapped_column(String(64), index=True)
     actor: Mapped[str] = mapped_column(String(255))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
@@ -43,7 +44,7 @@ class MatchCandidate(db.Model):
     __tablename__ = "match_candidate"
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     source: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(128))
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.clock import now
 from idp.extensions import db
+from idp.ids import new_id
 from idp.models.types import UTCDateTime
 
 
@@ -41,7 +42,7 @@ class Organisation(db.Model):
     __tablename__ = "organisation"
     __table_args__ = (UniqueConstraint("typ", "kennung"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     kennung: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     typ: Mapped[OrganisationTyp] = mapped_column(str_enum(OrganisationTyp, "organisation_typ"))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from idp.clock import now
 from idp.extensions import db
+from idp.ids import new_id
 from idp.models.organisation import str_enum
 from idp.models.types import UTCDateTime
 from idp.naming.sorting import sort_key
@@ -37,7 +38,7 @@ class Person(db.Model):
 
     __tablename__ = "person"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     vorname: Mapped[str] = mapped_column(String(255))
     familienname: Mapped[str] = mapped_column(String(255))
     # DIN 91379 search form of "Familienname, Vorname": German order (Ö with OE) and search.

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from idp.clock import now
 from idp.extensions import db
+from idp.ids import new_id
 from idp.models.organisation import Organisation
 from idp.models.person import Person
 from idp.models.types import JSONType, UTCDateTime
@@ -36,7 +37,7 @@ class Personenkontext(db.Model):
     __tablename__ = "personenkontext"
     __table_args__ = (UniqueConstraint("person_id", "organisation_id", "rolle", "valid_from"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), index=True
     )

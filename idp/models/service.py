@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.clock import now
 from idp.extensions import db
+from idp.ids import new_id
 from idp.models.organisation import Organisation, str_enum
 from idp.models.person import Person
 from idp.models.types import JSONType, UTCDateTime
@@ -47,7 +48,7 @@ class ServiceActivation(db.Model):
     __tablename__ = "service_activation"
     __table_args__ = (UniqueConstraint("schule_id", "service_code"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     schule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     service_code: Mapped[str] = mapped_column(ForeignKey("service.code", ondelete="CASCADE"))
     state: Mapped[ActivationState] = mapped_column(
@@ -66,7 +67,7 @@ class OptOut(db.Model):
 
     __tablename__ = "opt_out"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), index=True
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).with_name("din91379_latin.txt")
@@ -70,8 +70,16 @@ def _segments(text: str) -> list[tuple[str, str | None]]:
 
 def invalid_characters(text: str) -> list[str]:
     """Characters or sequences of `text` (after NFC) that are neither DIN 91379 letters nor N1."""
+    return list(_invalid(text))
+
+
+@lru_cache(maxsize=65536)
+def _invalid(text: str) -> tuple[str, ...]:
+    # An import checks half a million names, most of them repeats: cache the answer per name.
     normalized = unicodedata.normalize("NFC", text)
-    return [piece for piece, group in _segments(normalized) if group not in (LETTERS, NON_LETTERS)]
+    return tuple(
+        piece for piece, group in _segments(normalized) if group not in (LETTERS, NON_LETTERS)
+    )
 
 
 def is_valid_name(text: str) -> bool:
