@@ -215,15 +215,15 @@ def _report(outcome: runner.Outcome, as_json: bool) -> None:
         )
         return
     console = Console(stderr=False)
-    err = Console(stderr=True)
+    # Plain lines, never wrapped: operators grep and copy them.
     for problem in outcome.problems[:200]:
-        err.print(str(problem), markup=False, highlight=False)
+        click.echo(str(problem), err=True)
     if len(outcome.problems) > 200:
-        err.print(f"... und {len(outcome.problems) - 200} weitere")
+        click.echo(f"... und {len(outcome.problems) - 200} weitere", err=True)
     if plan is not None:
         table = Table("Änderung", "Anzahl", title=f"Import {plan.source}: {outcome.outcome}")
         for key, label in SUMMARY_LABELS.items():
             table.add_row(label, str(plan.summary[key]))
         console.print(table)
     if outcome.message:
-        err.print(f"{outcome.outcome}: {outcome.message}", markup=False, highlight=False)
+        click.echo(f"{outcome.outcome}: {outcome.message}", err=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from idp.imports.problems import Problem
+from idp.imports.records import Origin
 from idp.naming import invalid_characters
 
 _GERMAN_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
@@ -19,6 +20,10 @@ class RowChecker:
     def __init__(self, file: str, line: int, problems: list[Problem]) -> None:
         self.file, self.line, self.problems = file, line, problems
         self.ok = True
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.file, self.line)
 
     def fail(self, field: str | None, message: str) -> None:
         self.ok = False

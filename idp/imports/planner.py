@@ -214,12 +214,12 @@ class _Planner:
                     )
                     bad = True
                 elif not self._org_known(k.org_typ, k.org_kennung):
-                    field_name = "Klassenname" if k.org_typ == "KLASSE" else "Schulnummer"
+                    where = k.origin or record.origin
                     self.problems.append(
                         Problem(
-                            record.origin.file,
-                            record.origin.line,
-                            field_name,
+                            where.file,
+                            where.line,
+                            k.column or k.org_typ,
                             f"unknown {k.org_typ.lower()} {k.org_kennung!r}",
                         )
                     )

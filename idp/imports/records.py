@@ -34,13 +34,18 @@ class OrgRecord:
 
 @dataclass(frozen=True)
 class KontextRecord:
-    """One role at one organisation; dates inclusive, None = open (from: the import day)."""
+    """One role at one organisation; dates inclusive, None = open (from: the import day).
+
+    `origin` and `column` say where the organisation was named, for error messages only.
+    """
 
     rolle: str
     org_typ: str
     org_kennung: str
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    origin: Origin | None = field(default=None, compare=False)
+    column: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

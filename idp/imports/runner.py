@@ -139,16 +139,16 @@ def apply(
 ) -> Outcome:
     """Apply a plan in one transaction; a stale plan or a tripped breaker changes nothing."""
     if plan.is_empty:
-        return Outcome(DONE, "nothing_to_do", "nothing to do", plan=plan)
+        return Outcome(DONE, "nothing_to_do", "nothing to do", plan=plan, problems=plan.problems)
     try:
         apply_plan(session, plan, actor, progress)
     except StalePlan as exc:
         session.rollback()
-        return Outcome(STALE, "stale", str(exc), plan=plan)
+        return Outcome(STALE, "stale", str(exc), plan=plan, problems=plan.problems)
     except BreakerTripped as exc:
         session.rollback()
-        return Outcome(BREAKER, "breaker", str(exc), plan=plan)
-    return Outcome(DONE, "applied", plan=plan)
+        return Outcome(BREAKER, "breaker", str(exc), plan=plan, problems=plan.problems)
+    return Outcome(DONE, "applied", plan=plan, problems=plan.problems)
 
 
 def record_run(

@@ -129,12 +129,22 @@ def _staff(
                 data.skipped_ids.add(ext)
             continue
         rolle, org_typ = funktion
-        kontexte = [KontextRecord(rolle, org_typ, dienststelle, valid_from, valid_until)]
+        where = {"origin": check.origin, "column": columns["dienststelle"]}
+        kontexte = [KontextRecord(rolle, org_typ, dienststelle, valid_from, valid_until, **where)]
         if leitung:
             kontexte.append(
-                KontextRecord("SCHULLEITUNG", "SCHULE", dienststelle, valid_from, valid_until)
+                KontextRecord(
+                    "SCHULLEITUNG", "SCHULE", dienststelle, valid_from, valid_until, **where
+                )
             )
         if previous:
+            known = {(k.rolle, k.org_kennung) for k in previous.kontexte}
+            if any((k.rolle, k.org_kennung) in known for k in kontexte):
+                check.fail(
+                    columns["dienststelle"], f"{ext} appears twice at Dienststelle {dienststelle}"
+                )
+                data.skipped_ids.add(ext)
+                continue
             kontexte = [*previous.kontexte, *kontexte]
         persons[ext] = PersonRecord(
             ext,

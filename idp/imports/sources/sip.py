@@ -26,6 +26,7 @@ SOURCE = "sip"
 # Learners and guardians are numbered independently in SIP-Schule: their external ids get a
 # prefix each, so that the two number ranges can never collide.
 LEARNER, GUARDIAN = "schueler:", "eb:"
+ARTEN = ("Mutter", "Vater", "Vormund", "sonstige Sorgeberechtigte")
 
 SPECS = [
     FileSpec("schulaemter.csv", {"kennung": "Dienststellennummer", "name": "Dienststellenname"},
@@ -80,6 +81,7 @@ class _SipReader:
         self.schools: set[str] = set()
         self.classes: set[tuple[str, str]] = set()
         self.learner_ids: dict[tuple[str, str], str] = {}  # (schule, nummer) -> external id
+        self.skipped_learners: set[tuple[str, str]] = set()
 
     def col(self, file: str, field: str) -> str:
         return self.mapping[file][field]
@@ -167,7 +169,8 @@ class _SipReader:
         file = "schueler.csv"
         seen: set[str] = set()
         for check, row in self.rows(file):
-            ext = LEARNER + check.required(row["external_id"], self.col(file, "external_id"))
+            number = check.required(row["external_id"], self.col(file, "external_id"))
+            ext = LEARNER + number
             familienname = check.name(row["familienname"], self.col(file, "familienname"))
             vorname = check.name(row["vorname"], self.col(file, "vorname"))
             geburtsdatum = check.date(
@@ -180,14 +183,21 @@ class _SipReader:
                 check.fail(
                     self.col(file, "klasse"), f"class {klasse!r} does not exist at school {schule}"
                 )
-            if ext in seen:
-                check.fail(self.col(file, "external_id"), f"{ext} appears twice")
+            if number and ext in seen:
+                check.fail(self.col(file, "external_id"), f"{number} appears twice")
             seen.add(ext)
-            self.learner_ids[(schule, row["nummer"])] = ext
+            key = (schule, row["nummer"])
             if not check.ok:
-                if ext:
+                # Links to a skipped row must not fall to another learner with that number.
+                self.skipped_learners.add(key)
+                if number:
                     self.data.skipped_ids.add(ext)
                 continue
+            if key in self.learner_ids:
+                self.skipped_learners.add(key)
+                check.fail(self.col(file, "nummer"), f"{row['nummer']} appears twice at {schule}")
+                continue
+            self.learner_ids[key] = ext
             self.data.persons.append(
                 PersonRecord(
                     ext,
@@ -196,8 +206,20 @@ class _SipReader:
                     Origin(check.file, check.line),
                     geburtsdatum,
                     (
-                        KontextRecord("LERN", "SCHULE", schule),
-                        KontextRecord("LERN", "KLASSE", f"{schule}/{klasse}"),
+                        KontextRecord(
+                            "LERN",
+                            "SCHULE",
+                            schule,
+                            origin=check.origin,
+                            column=self.col(file, "schule"),
+                        ),
+                        KontextRecord(
+                            "LERN",
+                            "KLASSE",
+                            f"{schule}/{klasse}",
+                            origin=check.origin,
+                            column=self.col(file, "klasse"),
+                        ),
                     ),
                 )
             )
@@ -205,37 +227,48 @@ class _SipReader:
     def _guardians(self) -> None:
         links_file = "schueler_erziehungsberechtigte.csv"
         schools_of: dict[str, set[str]] = defaultdict(set)
-        valid_learners = {p.external_id for p in self.data.persons}
+        # Guardians with a child whose row was skipped: their contexts are not for this run.
+        waiting: set[str] = set()
         for check, row in self.rows(links_file):
-            learner = self.learner_ids.get((row["schule"], row["nummer"]))
+            number = check.required(
+                row["erziehungsberechtigter"], self.col(links_file, "erziehungsberechtigter")
+            )
+            guardian = GUARDIAN + number
+            art = row.get("art") or None
+            if art is not None and art not in ARTEN:
+                check.fail(
+                    self.col(links_file, "art"),
+                    f"unknown value {art!r} (known: {', '.join(ARTEN)})",
+                )
+            key = (row["schule"], row["nummer"])
+            if key in self.skipped_learners:
+                waiting.add(guardian)
+                continue
+            learner = self.learner_ids.get(key)
             if learner is None:
                 check.fail(
                     self.col(links_file, "nummer"),
                     f"guardian link to unknown learner {row['schule']}/{row['nummer']}",
                 )
-                continue
-            guardian = GUARDIAN + check.required(
-                row["erziehungsberechtigter"], self.col(links_file, "erziehungsberechtigter")
-            )
-            if not check.ok or learner not in valid_learners:
+            if not check.ok:
+                waiting.add(guardian)
                 continue
             schools_of[guardian].add(row["schule"])
             self.data.links.append(
-                LinkRecord(
-                    guardian, learner, Origin(check.file, check.line), row.get("art") or None
-                )
+                LinkRecord(guardian, learner, Origin(check.file, check.line), art)
             )
         file = "erziehungsberechtigte.csv"
         seen: set[str] = set()
         for check, row in self.rows(file):
-            ext = GUARDIAN + check.required(row["external_id"], self.col(file, "external_id"))
+            number = check.required(row["external_id"], self.col(file, "external_id"))
+            ext = GUARDIAN + number
             familienname = check.name(row["familienname"], self.col(file, "familienname"))
             vorname = check.name(row["vorname"], self.col(file, "vorname"))
-            if ext in seen:
-                check.fail(self.col(file, "external_id"), f"{ext} appears twice")
+            if number and ext in seen:
+                check.fail(self.col(file, "external_id"), f"{number} appears twice")
             seen.add(ext)
-            if not check.ok:
-                if ext:
+            if not check.ok or ext in waiting:
+                if number:
                     self.data.skipped_ids.add(ext)
                 continue
             schools = sorted(schools_of.get(ext, ()))
@@ -262,7 +295,7 @@ class _SipReader:
                         link.origin.file,
                         link.origin.line,
                         self.col(links_file, "erziehungsberechtigter"),
-                        f"unknown guardian {link.guardian_id!r}",
+                        f"unknown guardian {link.guardian_id.removeprefix(GUARDIAN)!r}",
                     )
                 )
         self.data.links = kept
