@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from idp.commands import audit, database, demo, imports, policy, serve, users
+from idp.commands import audit, database, demo, imports, policy, retention, serve, users
 from idp.commands.context import UsageProblem
 from idp.config import ConfigError
 from idp.policy.errors import PolicyError
@@ -26,7 +26,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for module in (database, policy, serve, users, audit, demo, imports):
+for module in (database, policy, serve, users, audit, demo, imports, retention):
     module.register(cli)
 
 

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from idp.clock import now
-from idp.commands.context import print_json, with_app
+from idp.commands.context import UsageProblem, print_json, with_app
 from idp.commands.progress import progress_reporter
 from idp.extensions import db
+from idp.imports import matches, runner
 from idp.imports import plan as p
-from idp.imports import runner
 from idp.policy import current_policies
 
 SUMMARY_LABELS = {
@@ -152,6 +152,48 @@ def history_command(limit: int, as_json: bool) -> None:
     Console().print(table)
 
 
+@import_group.command("matches")
+@click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
+@with_app
+def matches_command(as_json: bool) -> None:
+    """List probable matches waiting for a decision."""
+    found = matches.open_matches(db.session)
+    if as_json:
+        print_json(found)
+        return
+    table = Table("Quelle", "Externe Id", "Vermutlich", "Name", "Geburtsdatum")
+    for m in found:
+        table.add_row(
+            m["source"],
+            m["external_id"],
+            m["username"],
+            f"{m['vorname']} {m['familienname']}",
+            m["geburtsdatum"] or "",
+        )
+    Console().print(table)
+
+
+@import_group.command("decide")
+@click.argument("external_id")
+@click.option("--source", required=True, help="sip, personal oder ldap:NAME.")
+@click.option(
+    "--confirm/--reject",
+    required=True,
+    help="Dieselbe Person (--confirm) oder eine andere (--reject).",
+)
+@click.option("--actor", default=None, help="Wer entscheidet (für das Protokoll).")
+@with_app
+def decide_command(external_id: str, source: str, confirm: bool, actor: str | None) -> None:
+    """Decide a probable match: the next import then updates or creates the person."""
+    try:
+        username = matches.decide(db.session, source, external_id, confirm, actor_name(actor))
+    except matches.UnknownMatch as exc:
+        raise UsageProblem(str(exc)) from None
+    db.session.commit()
+    verb = "ist" if confirm else "ist nicht"
+    click.echo(f"{external_id} {verb} {username}; der nächste Import übernimmt das.")
+
+
 def _plan(
     source: str,
     path: str | None,
@@ -177,7 +219,7 @@ def _plan(
 def _apply(plan: p.Plan, source: str, actor: str | None, as_json: bool) -> None:
     started = now()
     with progress_reporter() as progress:
-        outcome = runner.apply(db.session, plan, _actor(actor), progress)
+        outcome = runner.apply(db.session, plan, actor_name(actor), progress)
     _report(outcome, as_json)
     _finish(source, actor, outcome, started=started)
 
@@ -186,12 +228,13 @@ def _finish(
     source: str, actor: str | None, outcome: runner.Outcome, started: dt.datetime | None = None
 ) -> NoReturn:
     """Record the run (with the plan's changes, if applied: one commit) and exit."""
-    runner.record_run(db.session, source, _actor(actor), started or now(), outcome)
+    runner.record_run(db.session, source, actor_name(actor), started or now(), outcome)
     db.session.commit()
     sys.exit(outcome.code)
 
 
-def _actor(actor: str | None) -> str:
+def actor_name(actor: str | None) -> str:
+    """Who runs a command, for the audit trail: --actor, else the operating-system user."""
     if actor:
         return actor
     try:
