@@ -103,6 +103,16 @@ def change_one_percent(export: Path, seed: int) -> dict[str, int]:
     return {"renamed": n, "moved_class": n, "left": len(leaving), "new": n}
 
 
+def _letters(number: int) -> str:
+    """A number spelt in letters (names may hold no digits): 0 -> "a", 27 -> "bb"."""
+    text = ""
+    while True:
+        number, digit = divmod(number, 26)
+        text = "abcdefghijklmnopqrstuvwxyz"[digit] + text
+        if number == 0:
+            return text.capitalize()
+
+
 def bench(db: str, export: Path, work: Path, seed: int) -> dict:
     server = None
     if db == "sqlite":

@@ -418,35 +418,31 @@ class _Applier:
         self.progress("Ausgeschieden/zurück", len(leaving) + len(self.changes.persons_return))
 
     def _links(self) -> None:
-        rows, records = [], []
+        rows = []
         for link in self.changes.links_start:
-            link_id = new_id()
+            guardian, learner = self._person(link.guardian), self._person(link.learner)
             rows.append(
                 {
-                    "id": link_id,
-                    "erziehungsberechtigter_id": self._person(link.guardian),
-                    "lernender_id": self._person(link.learner),
+                    "id": new_id(),
+                    "erziehungsberechtigter_id": guardian,
+                    "lernender_id": learner,
                     "art": link.art,
                     "source": self.source,
                     "created_at": self.stamp,
                 }
             )
-            records.append((link.external_id, link_id, ""))
-            self._event("beziehung.angelegt", f"beziehung:{link.external_id}", None, art=link.art)
+            # A link made together with the learner is part of that person's creation event.
+            if not link.learner.startswith("new:"):
+                self._event(
+                    "beziehung.angelegt", f"beziehung:{link.external_id}", None, art=link.art
+                )
+            self._notify("person", learner, "upsert")
         self._insert(Beziehung, rows)
-        self._records("beziehung", records)
         ended = [uuid.UUID(e.id) for e in self.changes.links_end]
         for chunk in _chunks(ended):
             self.session.execute(delete(Beziehung).where(Beziehung.id.in_(chunk)))
-            self.session.execute(
-                delete(SourceRecord).where(
-                    SourceRecord.source == self.source,
-                    SourceRecord.kind == "beziehung",
-                    SourceRecord.object_id.in_(chunk),
-                )
-            )
         for end in self.changes.links_end:
-            self._event("beziehung.beendet", f"beziehung:{end.external_id}", None)
+            self._event("beziehung.beendet", f"beziehung:{end.persons}", None)
         self.progress("Beziehungen", len(rows) + len(ended))
 
     def _matches(self) -> None:

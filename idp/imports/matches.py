@@ -55,14 +55,6 @@ def decide(session: Session, source: str, external_id: str, confirm: bool, actor
     match.decision = "confirmed" if confirm else "rejected"
     match.decided_by, match.decided_at = actor, now()
     if confirm:
-        old_ids = session.scalars(
-            select(SourceRecord.external_id).where(
-                SourceRecord.source == source,
-                SourceRecord.kind == "person",
-                SourceRecord.object_id == person.id,
-            )
-        ).all()
-        _rekey_links(session, source, list(old_ids), external_id)
         session.execute(
             delete(SourceRecord).where(
                 SourceRecord.source == source,
@@ -90,19 +82,3 @@ def decide(session: Session, source: str, external_id: str, confirm: bool, actor
         ),
     )
     return person.username
-
-
-def _rekey_links(session: Session, source: str, old_ids: list[str], new_id: str) -> None:
-    """Links are keyed "guardian>learner" by external ids: follow the person's new id."""
-    for old in old_ids:
-        for record in session.scalars(
-            select(SourceRecord).where(
-                SourceRecord.source == source,
-                SourceRecord.kind == "beziehung",
-                SourceRecord.external_id.like(f"%{old}%"),
-            )
-        ):
-            guardian, learner = record.external_id.split(">", 1)
-            record.external_id = (
-                f"{new_id if guardian == old else guardian}>{new_id if learner == old else learner}"
-            )

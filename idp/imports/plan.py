@@ -102,13 +102,13 @@ class LinkStart:
     guardian: str  # person id or "new:<external id>"
     learner: str
     art: str | None
-    external_id: str
+    external_id: str  # "<guardian external id>><learner external id>"
 
 
 @dataclass(slots=True)
 class LinkEnd:
     id: str
-    external_id: str
+    persons: str  # "<guardian id>><learner id>", for the audit trail
 
 
 @dataclass(slots=True)

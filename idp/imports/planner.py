@@ -26,6 +26,7 @@ from idp.imports.state import (
     KontextRow,
     OrgRow,
     current_kontexte,
+    links_of,
     load_state,
     persons_by_id,
     persons_by_name_and_birth,
@@ -390,23 +391,34 @@ class _Planner:
     # -- guardian links -----------------------------------------------------------------
 
     def plan_links(self) -> None:
-        seen = set()
+        """Links are stored by the two persons they join; the export names them by ids."""
+        existing = links_of(self.session, self.data.source)  # (guardian, learner) -> link id
+        person_of = {
+            ext: str(obj)
+            for (kind, ext), (obj, _h) in self.state.records.items()
+            if kind == "person"
+        }
+        wanted = set()
         for link in self.data.links:
-            ext = f"{link.guardian_id}>{link.learner_id}"
-            seen.add(ext)
-            if ("beziehung", ext) in self.state.records:
-                continue
             guardian = self.person_ids.get(link.guardian_id)
             learner = self.person_ids.get(link.learner_id)
             if guardian is None or learner is None:
-                continue  # a side is a probable match or was skipped: link waits for it
-            self.changes.links_start.append(p.LinkStart(guardian, learner, link.art, ext))
+                continue  # a side is a probable match or was skipped: the link waits for it
+            wanted.add((guardian, learner))
+            if (guardian, learner) not in existing:
+                self.changes.links_start.append(
+                    p.LinkStart(
+                        guardian, learner, link.art, f"{link.guardian_id}>{link.learner_id}"
+                    )
+                )
         # A learner in this export has all their guardians listed here: links of theirs that
         # are not listed have ended. A learner who left keeps their links until retention.
-        present = {r.external_id for r in self.data.persons}
-        for (kind, ext), (obj, _h) in self.state.records.items():
-            if kind == "beziehung" and ext not in seen and ext.split(">", 1)[1] in present:
-                self.changes.links_end.append(p.LinkEnd(str(obj), ext))
+        present = {
+            person_of[r.external_id] for r in self.data.persons if r.external_id in person_of
+        }
+        for (guardian, learner), link_id in existing.items():
+            if learner in present and (guardian, learner) not in wanted:
+                self.changes.links_end.append(p.LinkEnd(link_id, f"{guardian}>{learner}"))
 
     # -- the circuit breaker ------------------------------------------------------------
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     file: str
     line: int | None = None
 
@@ -32,11 +31,11 @@ class OrgRecord:
     schulart: str | None = None
 
 
-@dataclass(frozen=True)
-class KontextRecord:
+class KontextRecord(NamedTuple):
     """One role at one organisation; dates inclusive, None = open (from: the import day).
 
     `origin` and `column` say where the organisation was named, for error messages only.
+    (Named tuples, not dataclasses: an import builds a million of these.)
     """
 
     rolle: str
@@ -44,12 +43,11 @@ class KontextRecord:
     org_kennung: str
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
-    origin: Origin | None = field(default=None, compare=False)
-    column: str | None = field(default=None, compare=False)
+    origin: Origin | None = None
+    column: str | None = None
 
 
-@dataclass(frozen=True)
-class PersonRecord:
+class PersonRecord(NamedTuple):
     external_id: str
     vorname: str
     familienname: str
@@ -59,23 +57,23 @@ class PersonRecord:
 
     def row_hash(self) -> str:
         """Hash of everything the import stores about this person (not where it was read)."""
-        data = [
-            self.external_id,
-            self.vorname,
-            self.familienname,
-            self.geburtsdatum.isoformat() if self.geburtsdatum else None,
-            sorted(
-                [
-                    k.rolle,
-                    k.org_typ,
-                    k.org_kennung,
-                    k.valid_from.isoformat() if k.valid_from else None,
-                    k.valid_until.isoformat() if k.valid_until else None,
-                ]
-                for k in self.kontexte
-            ),
-        ]
-        return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
+        # Control characters never reach a record (the CSV reader refuses them), so they can
+        # separate fields unambiguously.
+        kontexte = sorted(
+            f"{k.rolle}\x1f{k.org_typ}\x1f{k.org_kennung}\x1f{k.valid_from or ''}"
+            f"\x1f{k.valid_until or ''}"
+            for k in self.kontexte
+        )
+        text = "\x1e".join(
+            (
+                self.external_id,
+                self.vorname,
+                self.familienname,
+                str(self.geburtsdatum or ""),
+                *kontexte,
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

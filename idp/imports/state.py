@@ -157,11 +157,14 @@ def persons_by_name_and_birth(
     return found
 
 
-def links_of(session: Session, source: str) -> dict[uuid.UUID, Beziehung]:
-    return {
-        b.id: b
-        for b in session.execute(select(Beziehung).where(Beziehung.source == source)).scalars()
-    }
+def links_of(session: Session, source: str) -> dict[tuple[str, str], str]:
+    """The source's guardian links: (guardian id, learner id) -> link id, all as text."""
+    rows = session.execute(
+        select(Beziehung.erziehungsberechtigter_id, Beziehung.lernender_id, Beziehung.id).where(
+            Beziehung.source == source
+        )
+    )
+    return {(str(g), str(lid)): str(i) for g, lid, i in rows}
 
 
 def _chunks(items: list, size: int = 5000):
