@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from idp import audit
@@ -38,6 +38,7 @@ def run_retention(
     """Lock and delete what is due on `on` (default today), in the caller's transaction."""
     on = on or today()
     result = RetentionResult()
+    _note_leavers_by_date(session, policies, on)
     leavers = session.scalars(
         select(Person).where(Person.ausgeschieden_am.is_not(None)).order_by(Person.username)
     ).all()
@@ -75,6 +76,29 @@ def run_retention(
             session.add(OutboxEvent(object_type="person", object_id=person.id, operation="upsert"))
     audit.append_many(session, events)
     return result
+
+
+def _note_leavers_by_date(session: Session, policies: Policies, on: dt.date) -> None:
+    """Persons whose last context ran out by its date (a Referendar's end) have left too."""
+    still_there = select(Personenkontext.person_id).where(
+        or_(Personenkontext.valid_until.is_(None), Personenkontext.valid_until >= on)
+    )
+    rows = session.execute(
+        select(Person, func.max(Personenkontext.valid_until))
+        .join(Personenkontext, Personenkontext.person_id == Person.id)
+        .where(Person.ausgeschieden_am.is_(None), Person.id.not_in(still_there))
+        .group_by(Person.id)
+    ).all()
+    rollenarten = _rollenarten(session, policies, [p.id for p, _ in rows])
+    for person, last_day in rows:
+        rules = [policies.retention.for_rollenart(r) for r in rollenarten.get(person.id, ())]
+        delete_after = max(
+            (r.delete_after_days for r in rules),
+            default=policies.retention.default.delete_after_days,
+        )
+        person.ausgeschieden_am = last_day + dt.timedelta(days=1)
+        person.loeschdatum = person.ausgeschieden_am + dt.timedelta(days=delete_after)
+    session.flush()
 
 
 def _rollenarten(

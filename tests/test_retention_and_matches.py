@@ -204,3 +204,31 @@ def test_retention_command(database_url, run_idp):
     result = run_idp("retention", "run", "--json", env={"IDP_DATABASE_URL": database_url})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"locked": [], "deleted": []}
+
+
+def test_referendar_leaves_when_the_end_date_passes(session, policies, export):
+    run_import(session, policies, "sip", export / "sip", DAY1)
+    run_import(session, policies, "personal", export / "personal", DAY1)
+    staff = read_rows(export / "personal" / "personal.csv")[1]
+    ref = next(r for r in staff if r["Funktion"] == "REF" and r["Gültig bis"])
+    end = dt.datetime.strptime(ref["Gültig bis"], "%d.%m.%Y").date()
+    referendar = person(session, "personal", ref["Personalnummer"])
+    name = referendar.username
+    assert referendar.ausgeschieden_am is None
+
+    result = run_retention(session, policies, "test", on=end + dt.timedelta(days=1))
+    session.commit()
+    session.expire_all()
+    referendar = person(session, "personal", ref["Personalnummer"])
+    assert referendar.ausgeschieden_am == end + dt.timedelta(days=1)
+    assert name in result.locked and referendar.status == PersonStatus.AUSGESCHIEDEN
+    # The same export again after the end date: the ended context is not started anew.
+    summary = run_import(
+        session,
+        policies,
+        "personal",
+        export / "personal",
+        end + dt.timedelta(days=2),
+        allow_mass_end=True,
+    )
+    assert summary["kontexte_start"] == 0 and summary["persons_create"] == 0

@@ -251,9 +251,9 @@ class _Planner:
             )
         else:
             self.changes.hashes_only.append(["person", record.external_id, record.row_hash()])
-        if person.ausgeschieden_am is not None and record.kontexte:
+        if person.ausgeschieden_am is not None and self._current(record):
             self.changes.persons_return.append(p.PersonReturns(pid, person.username))
-        desired = {self._kontext_key(k): k for k in record.kontexte}
+        desired = {self._kontext_key(k): k for k in self._current(record)}
         existing = {}
         for row in rows:
             org = self.state.orgs_by_id[row.organisation_id]
@@ -269,6 +269,10 @@ class _Planner:
                     )
                 )
         self._end_kontexte(pid, rows, keep=set(desired))
+
+    def _current(self, record: PersonRecord) -> list[KontextRecord]:
+        """The record's contexts that have not ended before the plan's day."""
+        return [k for k in record.kontexte if k.valid_until is None or k.valid_until >= self.on]
 
     def _kontext_key(self, k: KontextRecord) -> tuple[str, str, str]:
         return (k.rolle, k.org_typ, k.org_kennung)
@@ -329,6 +333,8 @@ class _Planner:
                     )
                 )
                 continue
+            if not self._current(record):
+                continue  # every context of theirs has ended already: nothing to create
             rollenarten = [self.policies.roles[k.rolle].rollenart for k in record.kontexte]
             rollenart = rollenarten[0] if rollenarten else "LERN"
             username = usernames.allocate(record.vorname, record.familienname, rollenart)
@@ -349,7 +355,7 @@ class _Planner:
                     record.row_hash(),
                 )
             )
-            for k in record.kontexte:
+            for k in self._current(record):
                 self._start(ref, k)
 
     def _plan_leaving(self) -> None:
