@@ -92,7 +92,7 @@ def change_one_percent(export: Path, seed: int) -> dict[str, int]:
                 "Schüler-ID": str(90_000_000 + k),
                 "Schülernummer": f"{900000 + k}",
                 "Vorname": "Neu",
-                "Nachname": f"Ankömmling{k:05d}",
+                "Nachname": "Ankömmling-" + _letters(k),
             }
         )
         newcomers.append(template)

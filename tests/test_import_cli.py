@@ -433,3 +433,25 @@ def test_history_lists_every_run(imported, database_url, run_idp):
     assert runs[1]["files"]["schueler.csv"]["sha256"]
     assert runs[1]["summary"]["persons_create"] > 0
     assert runs[0]["actor"].startswith("cli:")
+
+
+def test_unchanged_export_is_recognised_without_reading(imported, database_url, run_idp, tmp_path):
+    code, data, _ = idp_import(
+        run_idp, database_url, "plan", "--source", "sip", str(imported / "sip")
+    )
+    assert code == 0 and data["message"].startswith("same files and settings")
+    assert set(data["summary"].values()) == {0}
+    # Other settings: the export is read and compared again, and still nothing changes.
+    config = tmp_path / "other.toml"
+    config.write_text('[mail]\ndomain = "schulen.example"\n', encoding="utf-8")
+    code, data, _ = idp_import(
+        run_idp,
+        database_url,
+        "run",
+        "--source",
+        "sip",
+        str(imported / "sip"),
+        env={"IDP_CONFIG": str(config)},
+    )
+    assert code == 0 and data["outcome"] == "nothing_to_do"
+    assert data["message"] == "nothing to do"

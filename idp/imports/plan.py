@@ -192,6 +192,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     breaker: Breaker = field(default_factory=Breaker)
     allow_mass_end: bool = False
+    settings_hash: str = ""  # config and policies the plan was made with
 
     @cached_property
     def summary(self) -> dict[str, int]:
@@ -226,6 +227,7 @@ class Plan:
             "db_state": self.db_state,
             "files": self.files,
             "scope": self.scope,
+            "settings_hash": self.settings_hash,
             "summary": self.summary,
             "breaker": asdict(self.breaker),
             "problems": [p.as_dict() for p in self.problems],
@@ -266,6 +268,7 @@ class Plan:
             changes=changes,
             problems=[Problem(**p) for p in data.get("problems", [])],
             breaker=Breaker(**data.get("breaker", {})),
+            settings_hash=data.get("settings_hash", ""),
         )
 
 

@@ -53,6 +53,7 @@ def make_plan(
     path: str = "",
     problems: list[Problem] | None = None,
     on: dt.date | None = None,
+    settings_hash: str = "",
 ) -> p.Plan:
     """Compute the plan for one source's export against the database."""
     on = on or today()
@@ -72,6 +73,7 @@ def make_plan(
         changes=planner.changes,
         problems=[*(problems or []), *planner.problems],
         allow_mass_end=settings.allow_mass_end,
+        settings_hash=settings_hash,
     )
     plan.breaker = planner.breaker()
     return plan

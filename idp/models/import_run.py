@@ -17,8 +17,8 @@ from idp.models.types import JSONType, UTCDateTime
 class ImportRun(db.Model):
     """One plan or apply: who, when, which files (by hash), what it counted, how it ended.
 
-    outcome: `applied`, `nothing_to_do`, `rejected` (validation), `breaker` (circuit breaker),
-    `stale` (database changed since the plan), `failed`.
+    outcome: `planned`, `applied`, `nothing_to_do`, `rejected` (validation), `breaker`
+    (circuit breaker), `stale` (database changed since the plan).
     """
 
     __tablename__ = "import_run"
@@ -32,6 +32,10 @@ class ImportRun(db.Model):
     summary: Mapped[dict] = mapped_column(JSONType, default=dict)
     outcome: Mapped[str] = mapped_column(String(16))
     message: Mapped[str | None] = mapped_column(Text)
+    # What the run read with (config, policies) and the audit head after it: with the same
+    # files, settings and head, a new run of the source has nothing to do (see runner.py).
+    settings_hash: Mapped[str | None] = mapped_column(String(64))
+    db_state_after: Mapped[list | None] = mapped_column(JSONType)
 
 
 class MatchCandidate(db.Model):

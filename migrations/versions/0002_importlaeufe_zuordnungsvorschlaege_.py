@@ -41,6 +41,12 @@ def upgrade() -> None:
         ),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("settings_hash", sa.String(length=64), nullable=True),
+        sa.Column(
+            "db_state_after",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_run")),
     )
     with op.batch_alter_table("import_run", schema=None) as batch_op:
