@@ -96,11 +96,25 @@ def change_one_percent(export: Path, seed: int) -> dict[str, int]:
             }
         )
         newcomers.append(template)
+    _write(path, header, kept + newcomers)
+    gone = {(r["Schulnummer"], r["Schülernummer"]) for r in rows if r["Schüler-ID"] in leaving}
+    links = export / "sip" / "schueler_erziehungsberechtigte.csv"
+    with links.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=";")
+        link_header, link_rows = reader.fieldnames, list(reader)
+    _write(
+        links,
+        link_header,
+        [r for r in link_rows if (r["Schulnummer"], r["Schülernummer"]) not in gone],
+    )
+    return {"renamed": n, "moved_class": n, "left": len(leaving), "new": n}
+
+
+def _write(path: Path, header: list[str], rows: list[dict]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, header, delimiter=";", lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(kept + newcomers)
-    return {"renamed": n, "moved_class": n, "left": len(leaving), "new": n}
+        writer.writerows(rows)
 
 
 def _letters(number: int) -> str:
