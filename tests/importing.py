@@ -86,3 +86,35 @@ def idp_import(run_idp, database_url: str, *args: str, env: dict | None = None):
     except json.JSONDecodeError:
         data = None
     return result.returncode, data, result.stderr
+
+
+def plain_teacher(export: Path) -> dict[str, str]:
+    """A teacher at one school only, not in the Schulleitung (moves and leaves simply)."""
+    staff = read_rows(export / "personal" / "personal.csv")[1]
+    numbers = [r["Personalnummer"] for r in staff]
+    return next(
+        r for r in staff
+        if r["Funktion"] == "LK" and not r["Schulleitung"]
+        and numbers.count(r["Personalnummer"]) == 1
+    )  # fmt: skip
+
+
+def drop_learners(export: Path, learners: list[dict[str, str]]) -> None:
+    """Remove learners from the SIP export, with their guardian links."""
+    ids = {r["Schüler-ID"] for r in learners}
+    keys = {(r["Schulnummer"], r["Schülernummer"]) for r in learners}
+    edit_rows(
+        export / "sip" / "schueler.csv",
+        lambda rows: [r for r in rows if r["Schüler-ID"] not in ids],
+    )
+    edit_rows(
+        export / "sip" / "schueler_erziehungsberechtigte.csv",
+        lambda rows: [r for r in rows if (r["Schulnummer"], r["Schülernummer"]) not in keys],
+    )
+
+
+def drop_staff(export: Path, personalnummer: str) -> None:
+    edit_rows(
+        export / "personal" / "personal.csv",
+        lambda rows: [r for r in rows if r["Personalnummer"] != personalnummer],
+    )

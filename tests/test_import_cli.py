@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.importing import count, demo_export, edit_rows, idp_import, read_rows, snapshot
+from tests.importing import (
+    count,
+    demo_export,
+    drop_learners,
+    drop_staff,
+    edit_rows,
+    idp_import,
+    plain_teacher,
+    read_rows,
+    snapshot,
+)
 
 TODAY = dt.date.today()
 
@@ -236,14 +246,7 @@ def test_learner_changing_school_keeps_account(imported, database_url, run_idp):
 
 def test_teacher_moving_to_another_school(imported, database_url, run_idp):
     staff = read_rows(imported / "personal" / "personal.csv")[1]
-    numbers = [r["Personalnummer"] for r in staff]
-    teacher = next(
-        r
-        for r in staff
-        if r["Funktion"] == "LK"
-        and not r["Schulleitung"]
-        and numbers.count(r["Personalnummer"]) == 1
-    )
+    teacher = plain_teacher(imported)
     schools = {r["Dienststellennummer"] for r in staff if r["Funktion"] == "LK"}
     target = sorted(schools - {teacher["Dienststellennummer"]})[0]
     before = person_by_external(database_url, "personal", teacher["Personalnummer"])
@@ -313,32 +316,9 @@ def test_probable_match_is_flagged_not_duplicated(imported, database_url, run_id
 def test_people_missing_from_the_export_leave_but_stay(imported, database_url, run_idp):
     learners = learner_rows(imported)
     gone = learners[10]
-    staff = read_rows(imported / "personal" / "personal.csv")[1]
-    numbers = [r["Personalnummer"] for r in staff]
-    teacher = next(
-        r
-        for r in staff
-        if r["Funktion"] == "LK"
-        and not r["Schulleitung"]
-        and numbers.count(r["Personalnummer"]) == 1
-    )
-    edit_rows(
-        imported / "sip" / "schueler.csv",
-        lambda rows: [r for r in rows if r["Schüler-ID"] != gone["Schüler-ID"]],
-    )
-    edit_rows(
-        imported / "sip" / "schueler_erziehungsberechtigte.csv",
-        lambda rows: [
-            r
-            for r in rows
-            if (r["Schulnummer"], r["Schülernummer"])
-            != (gone["Schulnummer"], gone["Schülernummer"])
-        ],
-    )
-    edit_rows(
-        imported / "personal" / "personal.csv",
-        lambda rows: [r for r in rows if r["Personalnummer"] != teacher["Personalnummer"]],
-    )
+    teacher = plain_teacher(imported)
+    drop_learners(imported, [gone])
+    drop_staff(imported, teacher["Personalnummer"])
     for source in ("sip", "personal"):
         code, data, err = idp_import(
             run_idp, database_url, "run", "--source", source, str(imported / source)

@@ -15,7 +15,14 @@ from idp import audit
 from idp.imports import runner
 from idp.models import MatchCandidate, Person, Personenkontext, PersonStatus, SourceRecord
 from idp.retention import run_retention
-from tests.importing import demo_export, edit_rows, read_rows
+from tests.importing import (
+    demo_export,
+    drop_learners,
+    drop_staff,
+    edit_rows,
+    plain_teacher,
+    read_rows,
+)
 
 DAY1 = dt.date(2026, 9, 1)
 
@@ -84,32 +91,9 @@ def test_retention_locks_then_deletes(session, policies, export):
     run_import(session, policies, "sip", export / "sip", DAY1)
     run_import(session, policies, "personal", export / "personal", DAY1)
     learner = read_rows(export / "sip" / "schueler.csv")[1][7]
-    staff = read_rows(export / "personal" / "personal.csv")[1]
-    numbers = [r["Personalnummer"] for r in staff]
-    teacher = next(
-        r
-        for r in staff
-        if r["Funktion"] == "LK"
-        and not r["Schulleitung"]
-        and numbers.count(r["Personalnummer"]) == 1
-    )
-    edit_rows(
-        export / "sip" / "schueler.csv",
-        lambda rows: [r for r in rows if r["Schüler-ID"] != learner["Schüler-ID"]],
-    )
-    edit_rows(
-        export / "sip" / "schueler_erziehungsberechtigte.csv",
-        lambda rows: [
-            r
-            for r in rows
-            if (r["Schulnummer"], r["Schülernummer"])
-            != (learner["Schulnummer"], learner["Schülernummer"])
-        ],
-    )
-    edit_rows(
-        export / "personal" / "personal.csv",
-        lambda rows: [r for r in rows if r["Personalnummer"] != teacher["Personalnummer"]],
-    )
+    teacher = plain_teacher(export)
+    drop_learners(export, [learner])
+    drop_staff(export, teacher["Personalnummer"])
     left = DAY1 + dt.timedelta(days=10)
     run_import(session, policies, "sip", export / "sip", left)
     run_import(session, policies, "personal", export / "personal", left)

@@ -165,14 +165,24 @@ class _SipReader:
                     )
                 )
 
+    def _identity(
+        self, check: RowChecker, row: dict[str, str], file: str, prefix: str, seen: set[str]
+    ) -> tuple[str, str, str, str]:
+        """A person row's id (as written, and prefixed) and names, each checked."""
+        number = check.required(row["external_id"], self.col(file, "external_id"))
+        ext = prefix + number
+        familienname = check.name(row["familienname"], self.col(file, "familienname"))
+        vorname = check.name(row["vorname"], self.col(file, "vorname"))
+        if number and ext in seen:
+            check.fail(self.col(file, "external_id"), f"{number} appears twice")
+        seen.add(ext)
+        return number, ext, vorname, familienname
+
     def _learners(self) -> None:
         file = "schueler.csv"
         seen: set[str] = set()
         for check, row in self.rows(file):
-            number = check.required(row["external_id"], self.col(file, "external_id"))
-            ext = LEARNER + number
-            familienname = check.name(row["familienname"], self.col(file, "familienname"))
-            vorname = check.name(row["vorname"], self.col(file, "vorname"))
+            number, ext, vorname, familienname = self._identity(check, row, file, LEARNER, seen)
             geburtsdatum = check.date(
                 row["geburtsdatum"], self.col(file, "geburtsdatum"), required=True
             )
@@ -183,9 +193,6 @@ class _SipReader:
                 check.fail(
                     self.col(file, "klasse"), f"class {klasse!r} does not exist at school {schule}"
                 )
-            if number and ext in seen:
-                check.fail(self.col(file, "external_id"), f"{number} appears twice")
-            seen.add(ext)
             key = (schule, row["nummer"])
             if not check.ok:
                 # Links to a skipped row must not fall to another learner with that number.
@@ -260,13 +267,7 @@ class _SipReader:
         file = "erziehungsberechtigte.csv"
         seen: set[str] = set()
         for check, row in self.rows(file):
-            number = check.required(row["external_id"], self.col(file, "external_id"))
-            ext = GUARDIAN + number
-            familienname = check.name(row["familienname"], self.col(file, "familienname"))
-            vorname = check.name(row["vorname"], self.col(file, "vorname"))
-            if number and ext in seen:
-                check.fail(self.col(file, "external_id"), f"{number} appears twice")
-            seen.add(ext)
+            number, ext, vorname, familienname = self._identity(check, row, file, GUARDIAN, seen)
             if not check.ok or ext in waiting:
                 if number:
                     self.data.skipped_ids.add(ext)
