@@ -81,3 +81,9 @@ def batched(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
             batch = []
     if batch:
         yield batch
+
+
+def chunks(items: list, size: int = 5000) -> Iterator[list]:
+    """`items` in slices small enough for an IN (...) list."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from idp import audit
+from idp.bulk import chunks
 from idp.clock import today
 from idp.models import (
     OutboxEvent,
@@ -105,10 +106,10 @@ def _rollenarten(
     session: Session, policies: Policies, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, set[str]]:
     found: dict[uuid.UUID, set[str]] = {}
-    for start in range(0, len(ids), 5000):
+    for chunk in chunks(ids):
         rows = session.execute(
             select(Personenkontext.person_id, Personenkontext.rolle).where(
-                Personenkontext.person_id.in_(ids[start : start + 5000])
+                Personenkontext.person_id.in_(chunk)
             )
         )
         for person_id, rolle in rows:

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from idp import audit
-from idp.bulk import CHUNK, batched, bulk_insert
+from idp.bulk import CHUNK, batched, bulk_insert, chunks
 from idp.clock import now
 from idp.ids import new_id
 from idp.imports import plan as p
@@ -386,7 +386,7 @@ class _Applier:
         if leaving:
             # Forget the last row's hash, so the person's return is seen as a change.
             records = SourceRecord.__table__
-            for chunk in _chunks(list(leaving)):
+            for chunk in chunks(list(leaving)):
                 self.session.execute(
                     update(records)
                     .where(
@@ -439,7 +439,7 @@ class _Applier:
             self._notify("person", learner, "upsert")
         self._insert(Beziehung, rows)
         ended = [uuid.UUID(e.id) for e in self.changes.links_end]
-        for chunk in _chunks(ended):
+        for chunk in chunks(ended):
             self.session.execute(delete(Beziehung).where(Beziehung.id.in_(chunk)))
         for end in self.changes.links_end:
             self._event("beziehung.beendet", f"beziehung:{end.persons}", None)
@@ -488,8 +488,3 @@ class _Applier:
         ]
         self._insert(OutboxEvent, rows)
         self.progress("Ausgang (Provisionierung)", len(rows))
-
-
-def _chunks(items: list, size: int = 5000):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

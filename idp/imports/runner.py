@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from idp.audit import GENESIS
@@ -24,8 +24,10 @@ from idp.imports.planner import PlanSettings, make_plan
 from idp.imports.problems import ImportRejected, Problem
 from idp.imports.records import SourceData
 from idp.imports.sources.personal import SPECS as PERSONAL_SPECS
+from idp.imports.sources.personal import read_personal
 from idp.imports.sources.sip import SPECS as SIP_SPECS
-from idp.models import AuditHead, ImportRun
+from idp.imports.sources.sip import read_sip
+from idp.models import AuditEvent, AuditHead, ImportRun
 from idp.policy.loader import Policies
 
 SOURCES = ("sip", "personal", "ldap")
@@ -55,12 +57,8 @@ def read_source(
     settings = config["import"]
     land = (config["land"]["kennung"], config["land"]["name"])
     if source == "sip":
-        from idp.imports.sources.sip import read_sip
-
         return read_sip(Path(path or "."), settings["sip"]["columns"], land)
     if source == "personal":
-        from idp.imports.sources.personal import read_personal
-
         return read_personal(Path(path or "."), settings["personal"]["columns"], land)
     if source == "ldap":
         return _read_ldap(settings["ldap"], env), []
@@ -220,7 +218,7 @@ def _same_as_last_run(
     ).first()
     if last is None or last.settings_hash != fingerprint or not last.files:
         return None
-    if last.db_state_after != _audit_head(session):
+    if not last.db_state_after or _changed_for(session, source, last.db_state_after):
         return None
     for name in names:
         file = Path(path) / name
@@ -237,6 +235,33 @@ def _same_as_last_run(
         changes=p.Changes(),
         settings_hash=fingerprint,
     )
+
+
+def _changed_for(session: Session, source: str, state_after: list) -> bool:
+    """Whether anything this source's plan depends on changed since `state_after`.
+
+    Every change writes an audit event. Changes by another import source to its own persons,
+    contexts and links cannot change this source's plan; anything else can: organisations,
+    this source's data, console edits, retention, decisions on matches.
+    """
+    last_id, last_hash = state_after
+    row = session.get(AuditEvent, last_id) if last_id else None
+    if last_id and (row is None or row.hash != last_hash):
+        return True  # the trail was rewritten: trust nothing
+    relevant = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.id > last_id,
+            or_(
+                AuditEvent.action.like("organisation.%"),
+                AuditEvent.action.like("import.%"),
+                AuditEvent.details.not_like('%"quelle":"%'),
+                AuditEvent.details.like(f'%"quelle":"{source}"%'),
+            ),
+        )
+    )
+    return bool(relevant)
 
 
 def _sha256(path: Path) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from idp.bulk import chunks
 from idp.models import (
     AuditHead,
     Beziehung,
@@ -109,7 +110,7 @@ def current_kontexte(
 ) -> dict[uuid.UUID, list[KontextRow]]:
     """Contexts not ended before `on` (current or planned), per person; of one source if given."""
     result: dict[uuid.UUID, list[KontextRow]] = {}
-    for chunk in _chunks(person_ids):
+    for chunk in chunks(person_ids):
         query = select(Personenkontext).where(
             Personenkontext.person_id.in_(chunk),
             or_(Personenkontext.valid_until.is_(None), Personenkontext.valid_until >= on),
@@ -133,7 +134,7 @@ def current_kontexte(
 
 def persons_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Person]:
     found: dict[uuid.UUID, Person] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for person in session.execute(select(Person).where(Person.id.in_(chunk))).scalars():
             found[person.id] = person
     return found
@@ -147,7 +148,7 @@ def persons_by_name_and_birth(
         return {}
     names = sorted({k[0] for k in keys})
     found: dict[tuple[str, str, dt.date], Person] = {}
-    for chunk in _chunks(names):
+    for chunk in chunks(names):
         for person in session.execute(
             select(Person).where(Person.familienname.in_(chunk), Person.geburtsdatum.is_not(None))
         ).scalars():
@@ -165,8 +166,3 @@ def links_of(session: Session, source: str) -> dict[tuple[str, str], str]:
         )
     )
     return {(str(g), str(lid)): str(i) for g, lid, i in rows}
-
-
-def _chunks(items: list, size: int = 5000):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
