@@ -26,7 +26,8 @@ from idp.imports.state import (
     KontextRow,
     OrgRow,
     current_kontexte,
-    links_of,
+    link_ids,
+    link_pairs,
     load_state,
     persons_by_id,
     persons_by_name_and_birth,
@@ -95,7 +96,8 @@ class _Planner:
         self.problems: list[Problem] = []
         self.new_orgs: set[tuple[str, str]] = set()
         self.scope_ids = self._scope_ids()
-        self.person_ids: dict[str, str] = {}  # external id -> person id or "new:<ext>"
+        # external id -> person id, or "new:<ext>" for a person this plan creates
+        self.person_ids: dict[str, uuid.UUID | str] = {}
         self.ending_at: Counter[str] = Counter()  # school kennung -> contexts ending
 
     # -- organisations -------------------------------------------------------------------
@@ -170,7 +172,7 @@ class _Planner:
             if known is None:
                 new.append(record)
                 continue
-            self.person_ids[record.external_id] = str(known[0])
+            self.person_ids[record.external_id] = known[0]
             if known[1] != record.row_hash():
                 changed.append((record, known[0]))
         missing = [
@@ -399,34 +401,28 @@ class _Planner:
     # -- guardian links -----------------------------------------------------------------
 
     def plan_links(self) -> None:
-        """Links are stored by the two persons they join; the export names them by ids."""
-        existing = links_of(self.session, self.data.source)  # (guardian, learner) -> link id
-        person_of = {
-            ext: str(obj)
-            for (kind, ext), (obj, _h) in self.state.records.items()
-            if kind == "person"
-        }
-        wanted = set()
-        for link in self.data.links:
-            guardian = self.person_ids.get(link.guardian_id)
-            learner = self.person_ids.get(link.learner_id)
+        """Compare the export's guardian links with the stored ones, by external ids."""
+        existing = link_pairs(self.session, self.data.source)
+        wanted = {(link.guardian_id, link.learner_id): link for link in self.data.links}
+        for pair, link in wanted.items():
+            if pair in existing:
+                continue
+            guardian, learner = self._ref(pair[0]), self._ref(pair[1])
             if guardian is None or learner is None:
                 continue  # a side is a probable match or was skipped: the link waits for it
-            wanted.add((guardian, learner))
-            if (guardian, learner) not in existing:
-                self.changes.links_start.append(
-                    p.LinkStart(
-                        guardian, learner, link.art, f"{link.guardian_id}>{link.learner_id}"
-                    )
-                )
+            self.changes.links_start.append(
+                p.LinkStart(guardian, learner, link.art, f"{pair[0]}>{pair[1]}")
+            )
         # A learner in this export has all their guardians listed here: links of theirs that
         # are not listed have ended. A learner who left keeps their links until retention.
-        present = {
-            person_of[r.external_id] for r in self.data.persons if r.external_id in person_of
-        }
-        for (guardian, learner), link_id in existing.items():
-            if learner in present and (guardian, learner) not in wanted:
-                self.changes.links_end.append(p.LinkEnd(link_id, f"{guardian}>{learner}"))
+        present = {r.external_id for r in self.data.persons}
+        gone = {pair for pair in existing if pair[1] in present and pair not in wanted}
+        for link_id, pair in link_ids(self.session, self.data.source, gone):
+            self.changes.links_end.append(p.LinkEnd(str(link_id), f"{pair[0]}>{pair[1]}"))
+
+    def _ref(self, external_id: str) -> str | None:
+        person = self.person_ids.get(external_id)
+        return None if person is None else str(person)
 
     # -- the circuit breaker ------------------------------------------------------------
 
