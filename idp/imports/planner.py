@@ -26,7 +26,6 @@ from idp.imports.state import (
     KontextRow,
     OrgRow,
     current_kontexte,
-    link_ids,
     link_pairs,
     load_state,
     persons_by_id,
@@ -402,7 +401,8 @@ class _Planner:
 
     def plan_links(self) -> None:
         """Compare the export's guardian links with the stored ones, by external ids."""
-        existing = link_pairs(self.session, self.data.source)
+        external_ids = {obj: ext for (_kind, ext), (obj, _h) in self.state.records.items()}
+        existing = link_pairs(self.session, self.data.source, external_ids)
         wanted = {(link.guardian_id, link.learner_id): link for link in self.data.links}
         for pair, link in wanted.items():
             if pair in existing:
@@ -416,9 +416,9 @@ class _Planner:
         # A learner in this export has all their guardians listed here: links of theirs that
         # are not listed have ended. A learner who left keeps their links until retention.
         present = {r.external_id for r in self.data.persons}
-        gone = {pair for pair in existing if pair[1] in present and pair not in wanted}
-        for link_id, pair in link_ids(self.session, self.data.source, gone):
-            self.changes.links_end.append(p.LinkEnd(str(link_id), f"{pair[0]}>{pair[1]}"))
+        for pair, link_id in existing.items():
+            if pair[1] in present and pair not in wanted:
+                self.changes.links_end.append(p.LinkEnd(str(link_id), f"{pair[0]}>{pair[1]}"))
 
     def _ref(self, external_id: str) -> str | None:
         person = self.person_ids.get(external_id)

@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from idp.bulk import chunks
 from idp.models import (
@@ -158,45 +158,18 @@ def persons_by_name_and_birth(
     return found
 
 
-def _link_query(source: str) -> tuple[Select, type[SourceRecord]]:
-    guardian, learner = aliased(SourceRecord), aliased(SourceRecord)
-    query = (
-        select(guardian.external_id, learner.external_id)
-        .select_from(Beziehung)
-        .join(
-            guardian,
-            (guardian.object_id == Beziehung.erziehungsberechtigter_id)
-            & (guardian.source == source)
-            & (guardian.kind == "person"),
+def link_pairs(
+    session: Session, source: str, external_ids: dict[uuid.UUID, str]
+) -> dict[tuple[str, str], uuid.UUID]:
+    """The source's guardian links: (guardian, learner) external ids -> link id."""
+    rows = session.execute(
+        select(Beziehung.erziehungsberechtigter_id, Beziehung.lernender_id, Beziehung.id).where(
+            Beziehung.source == source
         )
-        .join(
-            learner,
-            (learner.object_id == Beziehung.lernender_id)
-            & (learner.source == source)
-            & (learner.kind == "person"),
-        )
-        .where(Beziehung.source == source)
     )
-    return query, learner
-
-
-def link_pairs(session: Session, source: str) -> set[tuple[str, str]]:
-    """The source's guardian links as (guardian, learner) external ids, joined in SQL."""
-    query, _ = _link_query(source)
-    return {(g, lid) for g, lid in session.execute(query)}
-
-
-def link_ids(
-    session: Session, source: str, pairs: set[tuple[str, str]]
-) -> list[tuple[uuid.UUID, tuple[str, str]]]:
-    """The ids of the links named by (guardian, learner) external ids."""
-    query, learner = _link_query(source)
-    found = []
-    for chunk in chunks(sorted({pair[1] for pair in pairs})):
-        rows = session.execute(
-            query.add_columns(Beziehung.id).where(learner.external_id.in_(chunk))
-        )
-        for guardian_ext, learner_ext, link_id in rows:
-            if (guardian_ext, learner_ext) in pairs:
-                found.append((link_id, (guardian_ext, learner_ext)))
-    return found
+    pairs = {}
+    for guardian, learner, link_id in rows:
+        pair = (external_ids.get(guardian), external_ids.get(learner))
+        if pair[0] is not None and pair[1] is not None:
+            pairs[pair] = link_id
+    return pairs
