@@ -16,7 +16,8 @@ from idp.models.types import BigId, UTCDateTime
 class SourceRecord(db.Model):
     """Stable matching across imports; an unchanged hash makes a re-import free.
 
-    kind: `person`, `organisation`, `kontext` or `beziehung`; object_id points into that table.
+    kind: what object_id points to; the imports use `person` (guardian links are matched
+    through the persons they join, organisations by their kennung).
     """
 
     __tablename__ = "source_record"
