@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 CHUNK = 20_000
@@ -47,11 +47,21 @@ def bulk_insert(session: Session, table: Table, rows: Iterable[dict]) -> int:
             )
         ]
         params = list(zip(*columns, strict=True))
-        if not compiled.positional:
-            params = [dict(zip(names, values, strict=True)) for values in params]
-        connection.exec_driver_sql(statement, params)
+        if dialect.name == "postgresql":
+            _copy(connection, table, names, params)
+        else:
+            connection.exec_driver_sql(statement, params)
         done += len(chunk)
     return done
+
+
+def _copy(connection: Connection, table: Table, names: list[str], rows: list[tuple]) -> None:
+    """PostgreSQL's COPY: several times faster than INSERT for many rows (psycopg 3)."""
+    columns = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in names)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _memoised(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
