@@ -65,6 +65,20 @@ def event_hash(
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
+def row_hash(row: AuditEvent) -> str:
+    """The hash a stored event (or a row of the table) must carry."""
+    return event_hash(
+        row.id,
+        row.time,
+        row.actor,
+        row.action,
+        row.target,
+        row.organisation_id,
+        row.details,
+        row.prev_hash,
+    )
+
+
 def record(session: Session, event: Event) -> None:
     """Append one event in the caller's transaction."""
     append_many(session, [event])
@@ -139,17 +153,7 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
             problems.append(f"event {expected_id}..{row.id - 1}: missing (deleted)")
         if row.prev_hash != prev_hash:
             problems.append(f"event {row.id}: does not follow the event before it")
-        actual = event_hash(
-            row.id,
-            row.time,
-            row.actor,
-            row.action,
-            row.target,
-            row.organisation_id,
-            row.details,
-            row.prev_hash,
-        )
-        if actual != row.hash:
+        if row_hash(row) != row.hash:
             problems.append(f"event {row.id}: content changed")
         expected_id, prev_hash = row.id + 1, row.hash
     head = session.get(AuditHead, HEAD_ID)

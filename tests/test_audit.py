@@ -76,16 +76,7 @@ def test_rehashed_forgery_still_breaks_the_chain(session):
     fill(session)
     row = session.get(AuditEvent, 2)
     row.actor = "faelscher"
-    row.hash = audit.event_hash(
-        row.id,
-        row.time,
-        row.actor,
-        row.action,
-        row.target,
-        row.organisation_id,
-        row.details,
-        row.prev_hash,
-    )
+    row.hash = audit.row_hash(row)
     session.commit()
     assert "event 3: does not follow the event before it" in audit.verify(session).problems
 

@@ -49,7 +49,19 @@ def import_group() -> None:
     """Importe aus SIP-Schule, dem Personalsystem und einem LDAP-Verzeichnis."""
 
 
+def apply_options(func: Callable) -> Callable:
+    """The options of every command that may write: breaker override, actor, JSON output."""
+    func = click.option(
+        "--allow-mass-end",
+        is_flag=True,
+        help="Den Schutz gegen Massenbeendigung nach Prüfung übergehen.",
+    )(func)
+    func = click.option("--actor", default=None, help="Wer importiert (für das Protokoll).")(func)
+    return click.option("--json", "as_json", is_flag=True, help="Zusammenfassung als JSON.")(func)
+
+
 def source_options(func: Callable) -> Callable:
+    """apply_options, plus what names the export: source, folder, how many bad rows to skip."""
     func = click.option(
         "--source", type=click.Choice(runner.SOURCES), required=True, help="Welche Quelle."
     )(func)
@@ -60,14 +72,7 @@ def source_options(func: Callable) -> Callable:
         default=None,
         help="So viele fehlerhafte Zeilen dürfen übersprungen werden.",
     )(func)
-    func = click.option(
-        "--allow-mass-end",
-        is_flag=True,
-        help="Den Schutz gegen Massenbeendigung nach Prüfung übergehen.",
-    )(func)
-    func = click.option("--actor", default=None, help="Wer importiert (für das Protokoll).")(func)
-    func = click.option("--json", "as_json", is_flag=True, help="Zusammenfassung als JSON.")(func)
-    return func
+    return apply_options(func)
 
 
 @import_group.command("plan")
@@ -93,13 +98,7 @@ def plan_command(
 
 @import_group.command("apply")
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--allow-mass-end",
-    is_flag=True,
-    help="Den Schutz gegen Massenbeendigung nach Prüfung übergehen.",
-)
-@click.option("--actor", default=None, help="Wer importiert (für das Protokoll).")
-@click.option("--json", "as_json", is_flag=True, help="Zusammenfassung als JSON.")
+@apply_options
 @with_app
 def apply_command(plan_file: str, allow_mass_end: bool, actor: str | None, as_json: bool) -> None:
     """Apply a plan written by `idp import plan --out` in one transaction."""
