@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idp.clock import now, today
+from idp.ids import as_uuid
 from idp.imports import plan as p
 from idp.imports.problems import Problem
 from idp.imports.records import KontextRecord, OrgRecord, PersonRecord, SourceData
@@ -401,8 +402,7 @@ class _Planner:
 
     def plan_links(self) -> None:
         """Compare the export's guardian links with the stored ones, by external ids."""
-        external_ids = {obj: ext for (_kind, ext), (obj, _h) in self.state.records.items()}
-        existing = link_pairs(self.session, self.data.source, external_ids)
+        existing = link_pairs(self.session, self.data.source, self.state.external_ids)
         wanted = {(link.guardian_id, link.learner_id): link for link in self.data.links}
         for pair, link in wanted.items():
             if pair in existing:
@@ -418,7 +418,9 @@ class _Planner:
         present = {r.external_id for r in self.data.persons}
         for pair, link_id in existing.items():
             if pair[1] in present and pair not in wanted:
-                self.changes.links_end.append(p.LinkEnd(str(link_id), f"{pair[0]}>{pair[1]}"))
+                self.changes.links_end.append(
+                    p.LinkEnd(str(as_uuid(link_id)), f"{pair[0]}>{pair[1]}")
+                )
 
     def _ref(self, external_id: str) -> str | None:
         person = self.person_ids.get(external_id)
