@@ -256,7 +256,7 @@ def _report(outcome: runner.Outcome, as_json: bool) -> None:
             }
         )
         return
-    console = Console(stderr=False)
+    console = Console()
     # Plain lines, never wrapped: operators grep and copy them.
     for problem in outcome.problems[:200]:
         click.echo(str(problem), err=True)

@@ -241,9 +241,7 @@ class _Applier:
                     "id": person_id,
                     "vorname": new.vorname,
                     "familienname": new.familienname,
-                    "geburtsdatum": dt.date.fromisoformat(new.geburtsdatum)
-                    if new.geburtsdatum
-                    else None,
+                    "geburtsdatum": _date(new.geburtsdatum),
                     "sortname": sort_key(new.familienname, new.vorname),
                     "username": new.username,
                     "mail": new.mail,
@@ -267,7 +265,7 @@ class _Applier:
         for change in self.changes.persons_update:
             person_id = uuid.UUID(change.id)
             values = {
-                name: (dt.date.fromisoformat(new) if name == "geburtsdatum" and new else new)
+                name: _date(new) if name == "geburtsdatum" else new
                 for name, (_old, new) in change.changes.items()
             }
             self.session.execute(
@@ -295,10 +293,8 @@ class _Applier:
                     "person_id": person_id,
                     "organisation_id": org_id,
                     "rolle": start.rolle,
-                    "valid_from": dt.date.fromisoformat(start.valid_from),
-                    "valid_until": dt.date.fromisoformat(start.valid_until)
-                    if start.valid_until
-                    else None,
+                    "valid_from": _date(start.valid_from),
+                    "valid_until": _date(start.valid_until),
                     "source": self.source,
                     "created_at": self.stamp,
                 }
@@ -313,20 +309,19 @@ class _Applier:
                 )
             self._notify("person", person_id, "upsert")
         self._insert(Personenkontext, rows)
+        # Ended and changed contexts both get a new last day: one statement serves both.
         table = Personenkontext.__table__
-        ended = [e for e in self.changes.kontexte_end if e.valid_until]
+        new_last_days = [(e.id, e.valid_until) for e in self.changes.kontexte_end if e.valid_until]
+        new_last_days += [(c.id, c.valid_until[1]) for c in self.changes.kontexte_change]
         self._exec(
             update(table)
             .where(table.c.id == bindparam("b_id"))
             .values(valid_until=bindparam("b_until")),
-            [
-                {"b_id": uuid.UUID(e.id), "b_until": dt.date.fromisoformat(e.valid_until)}
-                for e in ended
-            ],
+            [{"b_id": uuid.UUID(k), "b_until": _date(day)} for k, day in new_last_days],
         )
         dropped = [uuid.UUID(e.id) for e in self.changes.kontexte_end if not e.valid_until]
-        if dropped:
-            self.session.execute(delete(Personenkontext).where(Personenkontext.id.in_(dropped)))
+        for chunk in chunks(dropped):
+            self.session.execute(delete(Personenkontext).where(Personenkontext.id.in_(chunk)))
         for end in self.changes.kontexte_end:
             self._event(
                 "kontext.beendet",
@@ -337,20 +332,6 @@ class _Applier:
                 bis=end.valid_until,
             )
             self._notify("person", uuid.UUID(end.person), "upsert")
-        self._exec(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(valid_until=bindparam("b_until")),
-            [
-                {
-                    "b_id": uuid.UUID(c.id),
-                    "b_until": dt.date.fromisoformat(c.valid_until[1])
-                    if c.valid_until[1]
-                    else None,
-                }
-                for c in self.changes.kontexte_change
-            ],
-        )
         for change in self.changes.kontexte_change:
             self._event(
                 "kontext.geaendert", f"person:{change.person}", None, gueltig_bis=change.valid_until
@@ -375,8 +356,8 @@ class _Applier:
             [
                 {
                     "b_id": uuid.UUID(leave.id),
-                    "b_left": dt.date.fromisoformat(leave.ausgeschieden_am),
-                    "b_delete": dt.date.fromisoformat(leave.loeschdatum),
+                    "b_left": _date(leave.ausgeschieden_am),
+                    "b_delete": _date(leave.loeschdatum),
                     "b_status": "ausgeschieden" if leave.lock else "aktiv",
                 }
                 for leave in self.changes.persons_leave
@@ -488,3 +469,8 @@ class _Applier:
         ]
         self._insert(OutboxEvent, rows)
         self.progress("Ausgang (Provisionierung)", len(rows))
+
+
+def _date(value: str | None) -> dt.date | None:
+    """A plan's ISO date (plans are JSON) as a date; None stays None."""
+    return dt.date.fromisoformat(value) if value else None
