@@ -10,7 +10,7 @@ DEMO_SEED   ?= 1
 DEMO_SCHOOLS ?= 3
 
 # Debian packages the whole test suite needs (real servers, no fakes).
-TEST_PACKAGES := postgresql slapd ldap-utils
+TEST_PACKAGES := postgresql slapd ldap-utils chromium
 # Debian packages the app needs at run time.
 RUN_PACKAGES  := python3 python3-venv
 
@@ -25,6 +25,8 @@ demo: $(STAMP)
 	$(IDP) import run --source personal $(DEMO_DIR)/personal --actor demo
 	@echo
 	@echo "Demo-Land aus $(DEMO_DIR)/ (SIP-Schule- und Personal-Export) importiert."
+	$(IDP) demo-logins
+	@echo "Anmelden: http://127.0.0.1:8080/login"
 	@echo "schul-idp läuft gleich auf http://127.0.0.1:8080  (Strg+C beendet)"
 	@echo
 	$(IDP) serve --host 127.0.0.1 --port 8080

@@ -18,6 +18,8 @@ def create_app(config: Config | None = None) -> Flask:
     setup_logging(app)
     setup_database(app)
     setup_policies(app)
+    setup_proxy(app)
+    setup_web(app)
     setup_blueprints(app)
     return app
 
@@ -46,6 +48,24 @@ def setup_policies(app: Flask) -> None:
     from idp.policy.loader import load_policies
 
     app.extensions["idp.policies"] = load_policies(app.config["IDP"].policies_dir)
+
+
+def setup_proxy(app: Flask) -> None:
+    # Behind a load balancer the client address (for the brute-force guard) comes from
+    # X-Forwarded-For, trusted only for as many hops as configured.
+    hops = app.config["IDP"]["server"]["proxy_hops"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+
+def setup_web(app: Flask) -> None:
+    from idp import auth, security_headers, ui
+
+    ui.init_app(app)
+    security_headers.init_app(app)
+    auth.init_app(app)
 
 
 def setup_blueprints(app: Flask) -> None:

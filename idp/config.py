@@ -29,6 +29,7 @@ SCHEMA: dict[str, Schema] = {
         "secret_key_file": (str, "instance/secret_key"),
         "host": (str, "127.0.0.1"),
         "port": (int, 8080),
+        "proxy_hops": (int, 0),
     },
     "policies": {
         "dir": (str, str(REPO_ROOT / "policies")),
@@ -42,6 +43,48 @@ SCHEMA: dict[str, Schema] = {
     },
     "logging": {
         "level": (str, "INFO"),
+    },
+    "auth": {
+        "argon2": {
+            # OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
+            "memory_kib": (int, 19456),
+            "time_cost": (int, 2),
+            "parallelism": (int, 1),
+        },
+        "password": {
+            "min_length": (int, 8),
+            "min_length_admin": (int, 12),
+            "initial_length": (int, 12),
+            "initial_valid_days": (int, 30),
+        },
+        "session": {
+            "idle_minutes": (int, 30),
+            "absolute_hours": (int, 12),
+            "cookie_name": (str, "idp_sitzung"),
+        },
+        "stepup": {
+            # How recent a login with second factor must be for a sensitive service.
+            "sensitive_max_age_seconds": (int, 900),
+        },
+        "guard": {
+            # Per account: attempts without delay, then delays doubling from 1 s up to
+            # max_delay_seconds; after lock_after failures a soft lock of lock_minutes.
+            "account_free_attempts": (int, 3),
+            "account_lock_after": (int, 10),
+            "account_lock_minutes": (int, 15),
+            # Per client address: a whole school may share one; the limits are wide.
+            "ip_free_attempts": (int, 100),
+            "ip_lock_after": (int, 1000),
+            "ip_lock_minutes": (int, 15),
+            "max_delay_seconds": (int, 60),
+            # Failures older than this are forgotten.
+            "forget_after_minutes": (int, 60),
+        },
+        "totp": {
+            "issuer_name": (str, "Schul-Login"),
+            # Accepted clock drift in 30-second steps on either side.
+            "valid_window": (int, 1),
+        },
     },
     "import": {
         "max_errors": (int, 0),

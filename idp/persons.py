@@ -33,6 +33,20 @@ def list_persons(
 ) -> list[dict[str, Any]]:
     """Persons ordered by name; with `school`, only those with an active context there."""
     on = on or today()
+    query = _persons_query(school, on)
+    persons = session.scalars(query.limit(limit)).all()
+    kontexte = _kontexte_of(session, [p.id for p in persons], active_on=on)
+    return [{**_person_fields(p), "kontexte": kontexte.get(p.id, [])} for p in persons]
+
+
+def persons_of_school(
+    session: Session, school: Organisation, on: dt.date | None = None
+) -> list[Person]:
+    """Everyone with an active context at the school or one of its classes, ordered by name."""
+    return list(session.scalars(_persons_query(school, on or today())).all())
+
+
+def _persons_query(school: Organisation | None, on: dt.date):
     query = select(Person).order_by(Person.sortname, Person.username)
     if school is not None:
         klasse = aliased(Organisation)
@@ -45,9 +59,7 @@ def list_persons(
             )
         )
         query = query.where(Person.id.in_(at_school))
-    persons = session.scalars(query.limit(limit)).all()
-    kontexte = _kontexte_of(session, [p.id for p in persons], active_on=on)
-    return [{**_person_fields(p), "kontexte": kontexte.get(p.id, [])} for p in persons]
+    return query
 
 
 def person_detail(session: Session, username: str, on: dt.date | None = None) -> dict | None:

@@ -106,6 +106,20 @@ def app(database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def site(database_url: str) -> Iterator[Flask]:
+    """The app with no context pushed: each request gets its own, as in production.
+
+    Arrange and assert inside `with site.app_context():` (see tests/web.py `data`).
+    """
+    from idp.extensions import db
+
+    application = create_app(make_config(database_url))
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def session(app: Flask):
     from idp.extensions import db
 

@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from idp.database import head_revision
 from idp.extensions import db
 from idp.models import Rolle, Service
 
@@ -19,11 +20,12 @@ def test_upgrade_creates_a_new_database_from_nothing(empty_database_url, run_idp
     env = {"IDP_DATABASE_URL": empty_database_url}
     first = run_idp("db", "upgrade", env=env)
     assert first.returncode == 0, first.stderr
-    assert "Datenbank auf Stand 0002" in first.stdout
+    head = head_revision()
+    assert f"Datenbank auf Stand {head}" in first.stdout
     again = run_idp("db", "upgrade", env=env)  # idempotent
     assert again.returncode == 0, again.stderr
     status = run_idp("db", "status", "--json", env=env)
-    assert json.loads(status.stdout) == {"current": "0002", "head": "0002", "up_to_date": True}
+    assert json.loads(status.stdout) == {"current": head, "head": head, "up_to_date": True}
     path = empty_database_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}

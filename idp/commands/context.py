@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 from collections.abc import Callable
 from typing import Any
@@ -40,3 +41,13 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def actor_name(actor: str | None) -> str:
+    """Who runs a command, for the audit trail: --actor, else the operating-system user."""
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except OSError:
+        return "cli"

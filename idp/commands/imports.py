@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idp.clock import now
-from idp.commands.context import UsageProblem, print_json, with_app
+from idp.commands.context import UsageProblem, actor_name, print_json, with_app
 from idp.commands.progress import progress_reporter
 from idp.extensions import db
 from idp.imports import matches, runner
@@ -230,16 +229,6 @@ def _finish(
     runner.record_run(db.session, source, actor_name(actor), started or now(), outcome)
     db.session.commit()
     sys.exit(outcome.code)
-
-
-def actor_name(actor: str | None) -> str:
-    """Who runs a command, for the audit trail: --actor, else the operating-system user."""
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except OSError:
-        return "cli"
 
 
 def _report(outcome: runner.Outcome, as_json: bool) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from idp.commands.context import print_json, with_app
-from idp.commands.imports import actor_name
+from idp.auth import sessions
+from idp.auth.settings import auth_settings
+from idp.commands.context import actor_name, print_json, with_app
 from idp.extensions import db
 from idp.policy import current_policies
 from idp.retention import run_retention
@@ -27,8 +28,19 @@ def retention() -> None:
 def run_command(actor: str | None, as_json: bool) -> None:
     """Lock accounts whose grace period is over; delete persons whose deletion date has come."""
     result = run_retention(db.session, current_policies(), actor_name(actor))
+    # Expired sessions and forgotten failed-login counters go in the same nightly run.
+    ended = sessions.purge(db.session)
+    counters = auth_settings().guard.purge(db.session)
     db.session.commit()
     if as_json:
-        print_json({"locked": result.locked, "deleted": result.deleted})
+        print_json(
+            {
+                "locked": result.locked,
+                "deleted": result.deleted,
+                "expired_sessions": ended,
+                "login_counters": counters,
+            }
+        )
         return
     click.echo(f"{len(result.locked)} Zugänge gesperrt, {len(result.deleted)} Personen gelöscht.")
+    click.echo(f"{ended} abgelaufene Sitzungen und {counters} alte Fehlversuchszähler entfernt.")

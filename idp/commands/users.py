@@ -12,6 +12,8 @@ from idp.extensions import db
 
 
 def register(cli: click.Group) -> None:
+    from idp.commands import credentials  # noqa: F401  (adds its commands to `users`)
+
     cli.add_command(users)
 
 

@@ -3,6 +3,7 @@
 from idp.models.audit import AuditEvent, AuditHead
 from idp.models.beziehung import Beziehung
 from idp.models.import_run import ImportRun, MatchCandidate
+from idp.models.login import LoginSession, LoginThrottle, RecoveryCode, TotpCredential
 from idp.models.organisation import Organisation, OrganisationTyp
 from idp.models.outbox import OutboxEvent
 from idp.models.person import Person, PersonStatus
@@ -16,6 +17,8 @@ __all__ = [
     "AuditHead",
     "Beziehung",
     "ImportRun",
+    "LoginSession",
+    "LoginThrottle",
     "MatchCandidate",
     "OptOut",
     "Organisation",
@@ -24,8 +27,10 @@ __all__ = [
     "Person",
     "PersonStatus",
     "Personenkontext",
+    "RecoveryCode",
     "Rolle",
     "Service",
     "ServiceActivation",
     "SourceRecord",
+    "TotpCredential",
 ]

@@ -52,6 +52,8 @@ class Person(db.Model):
     )
     password_hash: Mapped[str | None] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the password was last set: an initial password expires some days after this.
+    password_set_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     auskunftssperre: Mapped[bool] = mapped_column(Boolean, default=False)
     ausgeschieden_am: Mapped[dt.date | None] = mapped_column(Date)
     loeschdatum: Mapped[dt.date | None] = mapped_column(Date)

@@ -1,0 +1,201 @@
+"""Account operations shared by the login pages, self-service and the operator commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from idp.auth import passwords, totp
+from idp.auth.guard import ACCOUNT, IP
+from idp.auth.settings import AuthSettings
+from idp.clock import now
+from idp.models import Person, PersonStatus
+from idp.policy.facts import load_person_facts
+from idp.policy.loader import Policies
+from idp.policy.second_factor import has_admin_rights, second_factor_required
+
+security_log = logging.getLogger("idp.security")
+
+
+class PasswordRejected(ValueError):
+    """A new password breaks the rules; `problems` says which, in German."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def find_account(session: Session, login_name: str) -> Person | None:
+    """The person logging in as `login_name`: username or mail address, any letter case."""
+    name = login_name.strip().casefold()
+    if not name or len(name) > 255:
+        return None
+    return session.scalar(select(Person).where(or_(Person.username == name, Person.mail == name)))
+
+
+def min_length(session: Session, policies: Policies, settings: AuthSettings, person: Person) -> int:
+    facts = load_person_facts(session, policies, person)
+    return settings.min_length_admin if has_admin_rights(policies, facts) else settings.min_length
+
+
+def needs_second_factor(session: Session, policies: Policies, person: Person) -> bool:
+    return second_factor_required(policies, load_person_facts(session, policies, person))
+
+
+def set_password(
+    session: Session,
+    policies: Policies,
+    settings: AuthSettings,
+    person: Person,
+    new: str,
+    *,
+    initial: bool = False,
+) -> None:
+    """Check `new` against the rules and store its hash; raises PasswordRejected."""
+    found = passwords.problems(
+        new,
+        min_length=min_length(session, policies, settings, person),
+        personal=(person.username, person.vorname, person.familienname),
+    )
+    if not found and person.password_hash:
+        # An initial password must not become the long-term one (ASVS V6.4.1).
+        same, _rehash = passwords.verify(settings.hashing, new, person.password_hash)
+        if same:
+            found.append(_("Das neue Passwort muss sich vom bisherigen unterscheiden."))
+    if found:
+        raise PasswordRejected(found)
+    person.password_hash = passwords.hash_password(settings.hashing, new)
+    person.must_change_password = initial
+    person.password_set_at = now()
+
+
+def issue_initial_password(settings: AuthSettings, person: Person) -> str:
+    """A new generated password the person must change at the first login; returned once."""
+    password = passwords.generate_initial(settings.initial_length)
+    person.password_hash = passwords.hash_password(settings.hashing, password)
+    person.must_change_password = True
+    person.password_set_at = now()
+    return password
+
+
+def initial_password_expired(settings: AuthSettings, person: Person) -> bool:
+    """An initial password not changed within `initial_valid_days` no longer works."""
+    if not person.must_change_password or person.password_set_at is None:
+        return False
+    return now() - person.password_set_at > dt.timedelta(days=settings.initial_valid_days)
+
+
+def second_factor_ok(session: Session, settings: AuthSettings, person: Person, code: str) -> bool:
+    """A current TOTP code or an unused recovery code of the person."""
+    cred = totp.credential(session, person.id)
+    if cred is None:
+        return False
+    if totp.looks_like_recovery_code(code):
+        return totp.use_recovery_code(session, settings.hashing, person.id, code)
+    return totp.verify_code(session, cred, code, settings.totp_window)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The result of checking a login form: who, and by which methods (RFC 8176)."""
+
+    person: Person | None
+    amr: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.person is not None
+
+
+FAILED = Attempt(None)
+
+
+def guard_keys(settings: AuthSettings, login_name: str, person: Person | None, ip: str) -> dict:
+    # A person's username and mail address share one counter.
+    name = person.username if person is not None else login_name
+    return {
+        ACCOUNT: settings.guard.key(ACCOUNT, name),
+        IP: settings.guard.key(IP, ip or "-"),
+    }
+
+
+def check_credentials(
+    session: Session,
+    settings: AuthSettings,
+    login_name: str,
+    password: str,
+    ip: str,
+    code: str | None = None,
+) -> Attempt:
+    """Check name and password (and a code, if given), observing the brute-force guard.
+
+    Unknown names, wrong passwords, inactive and locked accounts all take one hash check and
+    come back as FAILED. While a name or address is locked, only the right password together
+    with a right second factor gets through; failures during the lock are not counted (so the
+    lock runs out) unless the password was right and the code wrong.
+    """
+    person = find_account(session, login_name)
+    keys = guard_keys(settings, login_name, person, ip)
+    blocked = settings.guard.blocked(session, keys)
+    right, new_hash = passwords.verify(
+        settings.hashing, password, person.password_hash if person is not None else None
+    )
+    usable = (
+        right
+        and person is not None
+        and person.status == PersonStatus.AKTIV
+        and not initial_password_expired(settings, person)
+    )
+    if not usable:
+        if not blocked:
+            settings.guard.failed(session, keys)
+        _log("login.failed", person, ip, blocked=bool(blocked))
+        return FAILED
+    assert person is not None
+    if new_hash:
+        person.password_hash = new_hash
+    if code or blocked:
+        if code and second_factor_ok(session, settings, person, code):
+            return Attempt(person, ("otp", "pwd"))
+        if code:
+            settings.guard.failed(session, keys)
+        _log("login.failed", person, ip, blocked=bool(blocked), second_factor=bool(code))
+        return FAILED
+    return Attempt(person, ("pwd",))
+
+
+def check_code(
+    session: Session, settings: AuthSettings, person: Person, code: str, ip: str
+) -> bool | None:
+    """The second step of a login; None when the guard no longer lets this login continue."""
+    keys = guard_keys(settings, person.username, person, ip)
+    if settings.guard.blocked(session, keys):
+        _log("login.code_blocked", person, ip)
+        return None
+    if second_factor_ok(session, settings, person, code):
+        return True
+    settings.guard.failed(session, keys)
+    _log("login.code_failed", person, ip)
+    return False
+
+
+def logged_in(session: Session, settings: AuthSettings, person: Person, ip: str) -> None:
+    """A login completed: forget the account's failures, note it in the security log."""
+    settings.guard.succeeded(session, [settings.guard.key(ACCOUNT, person.username)])
+    _log("login.success", person, ip)
+
+
+def _log(event: str, person: Person | None, ip: str, **details: object) -> None:
+    extra = " ".join(f"{k}={v}" for k, v in details.items())
+    subject = person.id if person is not None else "-"
+    security_log.info("%s person=%s ip=%s %s", event, subject, ip, extra)
+
+
+def person_by_id(session: Session, person_id: str | uuid.UUID) -> Person | None:
+    return session.get(Person, uuid.UUID(str(person_id)))

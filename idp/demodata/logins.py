@@ -1,0 +1,130 @@
+"""Demo logins: pick a learner, a teacher, a school admin and a ministry official of the
+imported demo state and give them fresh passwords (the official also a second factor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.auth import accounts, totp
+from idp.auth.settings import AuthSettings
+from idp.clock import today
+from idp.models import Organisation, OrganisationTyp, Person, Personenkontext
+
+DEMO_SOURCE = "demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    rolle: str
+    username: str
+    password: str
+    note: str
+    totp_secret: str | None = None
+
+
+class NoDemoState(Exception):
+    """The database holds no imported demo state to pick persons from."""
+
+
+def create_demo_logins(session: Session, settings: AuthSettings) -> list[DemoLogin]:
+    """Give four demo persons known credentials; repeated runs pick the same persons."""
+    learner = _first_with(session, "LERN", OrganisationTyp.SCHULE)
+    teacher = _first_with(session, "LEHR", OrganisationTyp.SCHULE)
+    official = _first_with(session, "MINISTERIUM_MA", OrganisationTyp.MINISTERIUM)
+    admin = _first_with(session, "LEHR", OrganisationTyp.SCHULE, skip=teacher)
+    school = _school_of(session, admin)
+    if not session.scalar(
+        select(Personenkontext.id).where(
+            Personenkontext.person_id == admin.id,
+            Personenkontext.rolle == "IDM_SCHULE",
+            Personenkontext.organisation_id == school.id,
+        )
+    ):
+        session.add(
+            Personenkontext(
+                person_id=admin.id,
+                organisation_id=school.id,
+                rolle="IDM_SCHULE",
+                valid_from=today(),
+                source=DEMO_SOURCE,
+            )
+        )
+        session.flush()
+    logins = [
+        _login(
+            settings,
+            learner,
+            "Schülerin/Schüler",
+            initial=True,
+            note="muss das Passwort bei der ersten Anmeldung ändern",
+        ),
+        _login(settings, teacher, "Lehrkraft", note=""),
+        _login(
+            settings,
+            admin,
+            f"IDM-Verantwortliche/r ({school.name})",
+            note="richtet bei der ersten Anmeldung den zweiten Faktor ein",
+        ),
+    ]
+    totp.remove(session, official.id)
+    secret = totp.new_secret()
+    totp.save_confirmed(session, official.id, secret, step=0)
+    logins.append(
+        _login(
+            settings,
+            official,
+            "Bildungsministerium",
+            totp_secret=secret,
+            note="zweiter Faktor eingerichtet (Geheimnis nur für die Demo angezeigt)",
+        )
+    )
+    return logins
+
+
+def _login(
+    settings: AuthSettings,
+    person: Person,
+    rolle: str,
+    *,
+    note: str,
+    initial: bool = False,
+    totp_secret: str | None = None,
+) -> DemoLogin:
+    password = accounts.issue_initial_password(settings, person)
+    person.must_change_password = initial
+    return DemoLogin(rolle, person.username, password, note, totp_secret)
+
+
+def _first_with(
+    session: Session, rolle: str, typ: OrganisationTyp, skip: Person | None = None
+) -> Person:
+    query = (
+        select(Person)
+        .join(Personenkontext, Personenkontext.person_id == Person.id)
+        .join(Organisation, Organisation.id == Personenkontext.organisation_id)
+        .where(
+            Personenkontext.rolle == rolle,
+            Organisation.typ == typ,
+            Personenkontext.active_on(today()),
+        )
+        .order_by(Organisation.kennung, Person.sortname, Person.username)
+    )
+    if skip is not None:
+        query = query.where(Person.id != skip.id)
+    person = session.scalars(query.limit(1)).first()
+    if person is None:
+        raise NoDemoState(f"keine Person mit der Rolle {rolle}: ist der Demo-Export importiert?")
+    return person
+
+
+def _school_of(session: Session, person: Person) -> Organisation:
+    return session.scalars(
+        select(Organisation)
+        .join(Personenkontext, Personenkontext.organisation_id == Organisation.id)
+        .where(Personenkontext.person_id == person.id, Organisation.typ == OrganisationTyp.SCHULE)
+        .order_by(Organisation.kennung)
+        .limit(1)
+    ).one()
