@@ -6,12 +6,14 @@ import csv
 import json
 
 import pyotp
+import pytest
 from sqlalchemy import select
 
 from idp import audit
 from idp.auth import passwords
 from idp.models import AuditEvent, LoginThrottle, Person
 from tests import factories as f
+from tests.importing import demo_export, idp_import
 from tests.web import PASSWORD, browser, data, with_password
 
 
@@ -201,3 +203,30 @@ def test_v7_4_5_operator_ends_the_sessions_of_one_person_or_everybody(site, data
     everyone = _idp(run_idp, database_url, "users", "end-sessions", "--all")
 
     assert everyone.returncode == 0 and otto.get("/konto").location == "/login"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_demo_logins_work_as_printed(site, database_url, run_idp, tmp_path):
+    export = demo_export(tmp_path / "demo", schools=1)
+    for source in ("sip", "personal"):
+        code, _data, stderr = idp_import(
+            run_idp, database_url, "run", "--source", source, str(export / source)
+        )
+        assert code == 0, stderr
+
+    result = _idp(run_idp, database_url, "demo-logins", "--json")
+
+    assert result.returncode == 0, result.stderr
+    logins = {login["rolle"].split(" ")[0]: login for login in json.loads(result.stdout)}
+    learner, teacher = logins["Schülerin/Schüler"], logins["Lehrkraft"]
+    official = logins["Bildungsministerium"]
+    assert browser(site).login(learner["username"], learner["password"]).location == (
+        "/login/neues-passwort"
+    )
+    assert browser(site).login(teacher["username"], teacher["password"]).location == (
+        "/login/zweiter-faktor"
+    )
+    b = browser(site)
+    assert b.login(official["username"], official["password"]).location == "/login/code"
+    code = pyotp.TOTP(official["totp_secret"]).now()
+    assert b.submit("/login/code", {"code": code}).location == "/konto"

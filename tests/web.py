@@ -17,7 +17,7 @@ from idp.auth import passwords, totp
 from idp.extensions import db
 from idp.models import Person
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token"[^>]*? value="([^"]+)"')
 PASSWORD = "Zebrafisch-Laterne-42"
 
 

@@ -8,17 +8,21 @@ import uuid
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from idp.auth import passwords, totp
 from idp.auth.guard import ACCOUNT, IP
 from idp.auth.settings import AuthSettings
-from idp.clock import now
-from idp.models import Person, PersonStatus
+from idp.clock import now, today
+from idp.models import Organisation, Person, Personenkontext, PersonStatus, TotpCredential
 from idp.policy.facts import load_person_facts
 from idp.policy.loader import Policies
-from idp.policy.second_factor import has_admin_rights, second_factor_required
+from idp.policy.second_factor import (
+    decided_by_roles,
+    has_admin_rights,
+    second_factor_required,
+)
 
 security_log = logging.getLogger("idp.security")
 
@@ -33,10 +37,44 @@ class PasswordRejected(ValueError):
 
 def find_account(session: Session, login_name: str) -> Person | None:
     """The person logging in as `login_name`: username or mail address, any letter case."""
+    return find_login(session, login_name).person
+
+
+@dataclass(frozen=True)
+class Account:
+    """The person behind a login name, with what a login asks about them next."""
+
+    person: Person | None
+    enrolled: bool = False  # has a confirmed second factor
+    roles: tuple[tuple[str, str], ...] = ()  # (rolle, organisation type) active today
+
+
+def find_login(session: Session, login_name: str) -> Account:
+    """The person, their second factor and their active roles, in one query."""
     name = login_name.strip().casefold()
     if not name or len(name) > 255:
-        return None
-    return session.scalar(select(Person).where(or_(Person.username == name, Person.mail == name)))
+        return Account(None)
+    roles = (
+        select(
+            func.aggregate_strings(
+                Personenkontext.rolle + "@" + cast(Organisation.typ, String), ","
+            )
+        )
+        .join(Organisation, Organisation.id == Personenkontext.organisation_id)
+        .where(Personenkontext.person_id == Person.id, Personenkontext.active_on(today()))
+        .correlate(Person)
+        .scalar_subquery()
+    )
+    found = session.execute(
+        select(Person, TotpCredential.confirmed_at, roles)
+        .outerjoin(TotpCredential, TotpCredential.person_id == Person.id)
+        .where(or_(Person.username == name, Person.mail == name))
+    ).first()
+    if found is None:
+        return Account(None)
+    person, confirmed, joined = found
+    pairs = tuple(tuple(item.split("@", 1)) for item in (joined or "").split(",") if item)
+    return Account(person, confirmed is not None, pairs)  # type: ignore[arg-type]
 
 
 def min_length(session: Session, policies: Policies, settings: AuthSettings, person: Person) -> int:
@@ -44,7 +82,26 @@ def min_length(session: Session, policies: Policies, settings: AuthSettings, per
     return settings.min_length_admin if has_admin_rights(policies, facts) else settings.min_length
 
 
-def needs_second_factor(session: Session, policies: Policies, person: Person) -> bool:
+def needs_second_factor(
+    session: Session,
+    policies: Policies,
+    person: Person,
+    roles: tuple[tuple[str, str], ...] | None = None,
+) -> bool:
+    """Whether policy requires this person to have a second factor.
+
+    `roles` (from `find_login`) spare the query; for most people they decide alone.
+    """
+    if roles is None:
+        rows = session.execute(
+            select(Personenkontext.rolle, Organisation.typ)
+            .join(Organisation, Organisation.id == Personenkontext.organisation_id)
+            .where(Personenkontext.person_id == person.id, Personenkontext.active_on(today()))
+        ).all()
+        roles = tuple((rolle, str(typ)) for rolle, typ in rows)
+    decided = decided_by_roles(policies, roles)
+    if decided is not None:
+        return decided
     return second_factor_required(policies, load_person_facts(session, policies, person))
 
 
@@ -107,6 +164,9 @@ class Attempt:
 
     person: Person | None
     amr: tuple[str, ...] = ()
+    enrolled: bool = False  # has a confirmed second factor
+    had_failures: bool = True  # the account has failed attempts on record
+    roles: tuple[tuple[str, str], ...] | None = None  # active (rolle, organisation type)
 
     @property
     def ok(self) -> bool:
@@ -140,9 +200,11 @@ def check_credentials(
     with a right second factor gets through; failures during the lock are not counted (so the
     lock runs out) unless the password was right and the code wrong.
     """
-    person = find_account(session, login_name)
+    account = find_login(session, login_name)
+    person = account.person
     keys = guard_keys(settings, login_name, person, ip)
-    blocked = settings.guard.blocked(session, keys)
+    state = settings.guard.look(session, keys)
+    blocked = state.blocked
     right, new_hash = passwords.verify(
         settings.hashing, password, person.password_hash if person is not None else None
     )
@@ -162,12 +224,14 @@ def check_credentials(
         person.password_hash = new_hash
     if code or blocked:
         if code and second_factor_ok(session, settings, person, code):
-            return Attempt(person, ("otp", "pwd"))
+            return Attempt(
+                person, ("otp", "pwd"), account.enrolled, ACCOUNT in state.counted, account.roles
+            )
         if code:
             settings.guard.failed(session, keys)
         _log("login.failed", person, ip, blocked=bool(blocked), second_factor=bool(code))
         return FAILED
-    return Attempt(person, ("pwd",))
+    return Attempt(person, ("pwd",), account.enrolled, ACCOUNT in state.counted, account.roles)
 
 
 def check_code(
@@ -185,9 +249,12 @@ def check_code(
     return False
 
 
-def logged_in(session: Session, settings: AuthSettings, person: Person, ip: str) -> None:
+def logged_in(
+    session: Session, settings: AuthSettings, person: Person, ip: str, had_failures: bool = True
+) -> None:
     """A login completed: forget the account's failures, note it in the security log."""
-    settings.guard.succeeded(session, [settings.guard.key(ACCOUNT, person.username)])
+    if had_failures:
+        settings.guard.succeeded(session, [settings.guard.key(ACCOUNT, person.username)])
     _log("login.success", person, ip)
 
 

@@ -11,6 +11,8 @@ CODE_HINT = _l("6 Ziffern aus der App oder ein Wiederherstellungscode")
 
 
 class LoginForm(FlaskForm):
+    """Name and password, as on /login/mit-code (the plain /login page renders its own)."""
+
     login_name = StringField(
         _l("Benutzername oder E-Mail-Adresse"),
         # No length limit here: an overlong name fails like any unknown one, at the same cost.

@@ -44,6 +44,12 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class GuardState:
+    blocked: set[str]
+    counted: set[str]
+
+
+@dataclass(frozen=True)
 class Guard:
     """The limits for both kinds of key, and the secret that hides the keys."""
 
@@ -82,17 +88,24 @@ class Guard:
 
     def blocked(self, session: Session, keys: dict[str, str]) -> set[str]:
         """Which of the kinds (ACCOUNT, IP) are waiting or locked now."""
+        return self.look(session, keys).blocked
+
+    def look(self, session: Session, keys: dict[str, str]) -> GuardState:
+        """The kinds that are blocked now, and those with failures on record at all."""
         at = now()
         rows = session.scalars(
             select(LoginThrottle).where(LoginThrottle.key_hash.in_(keys.values()))
         ).all()
-        return {
-            row.kind
-            for row in rows
-            if row.blocked_until is not None
-            and row.blocked_until > at
-            and not self._forgotten(row, at)
-        }
+        return GuardState(
+            blocked={
+                row.kind
+                for row in rows
+                if row.blocked_until is not None
+                and row.blocked_until > at
+                and not self._forgotten(row, at)
+            },
+            counted={row.kind for row in rows},
+        )
 
     def failed(self, session: Session, keys: dict[str, str]) -> None:
         """Count one failure on each key, atomically, whatever process records it."""

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 
 from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from idp.clock import now
 from idp.extensions import db
+from idp.ids import new_id
 from idp.models import LoginSession, Person, PersonStatus
 
 # Touching last_seen_at on every request would write on every page view; once a minute is
@@ -101,13 +102,17 @@ class DatabaseSessionInterface(SessionInterface):
                 if not session.modified or not dict(session):
                     return  # nothing worth storing: no row, no cookie
                 session.new_token = secrets.token_urlsafe(32)
-                session.record = _new_record(session.new_token, None, dict(session), at)
-                db.session.add(session.record)
-            elif session.modified:
-                session.record.data = dict(session)
-                session.record.last_seen_at = at
-            elif at - session.record.last_seen_at > TOUCH_INTERVAL:
-                session.record.last_seen_at = at
+                # A plain INSERT: every first visit of the login page comes through here.
+                db.session.execute(
+                    insert(LoginSession.__table__).values(
+                        _new_values(session.new_token, None, dict(session), at)
+                    )
+                )
+            else:
+                if session.modified:
+                    session.record.data = dict(session)
+                if at - session.record.last_seen_at > TOUCH_INTERVAL:
+                    session.record.last_seen_at = at
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -125,36 +130,43 @@ class DatabaseSessionInterface(SessionInterface):
         response.vary.add("Cookie")
 
 
-def _new_record(
-    token: str, person_id: uuid.UUID | None, data: dict, at: dt.datetime
-) -> LoginSession:
+def _new_values(token: str, person_id: uuid.UUID | None, data: dict, at: dt.datetime) -> dict:
     _, absolute = timeouts()
-    return LoginSession(
-        token_hash=token_hash(token),
-        person_id=person_id,
-        data=data,
-        created_at=at,
-        last_seen_at=at,
-        expires_at=at + absolute,
-        ip=request.remote_addr,
-        user_agent=(request.user_agent.string or "")[:255],
-    )
+    return {
+        "id": new_id(),
+        "token_hash": token_hash(token),
+        "person_id": person_id,
+        "data": data,
+        "created_at": at,
+        "last_seen_at": at,
+        "expires_at": at + absolute,
+        "amr": [],
+        "ip": request.remote_addr,
+        "user_agent": (request.user_agent.string or "")[:255],
+    }
 
 
 def establish(session: ServerSession, person_id: uuid.UUID, amr: list[str]) -> LoginSession:
-    """Make the session a login of `person_id` with a new token (also on re-authentication)."""
+    """Make the session a login of `person_id` with a new token (also on re-authentication).
+
+    The row keeps its id but gets a new token hash, so the token from before is dead at once.
+    """
     at = now()
-    if session.record is not None:
-        db.session.delete(session.record)
-        db.session.flush()
     session.new_token = secrets.token_urlsafe(32)
     # A CSRF token seen before the login is not carried into it.
     session.pop("csrf_token", None)
-    record = _new_record(session.new_token, person_id, dict(session), at)
+    values = _new_values(session.new_token, person_id, dict(session), at)
+    record = session.record
+    if record is None:
+        record = LoginSession(**values)
+        db.session.add(record)
+    else:
+        del values["id"]  # the row keeps its id; everything else is new
+        for name, value in values.items():
+            setattr(record, name, value)
     record.auth_time = at
     record.amr = sorted(set(amr))
     record.otp_time = at if "otp" in amr else None
-    db.session.add(record)
     session.record = record
     session.modified = True
     return record

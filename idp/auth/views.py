@@ -17,7 +17,6 @@ from idp.auth.forms import (
     ActionForm,
     CodeForm,
     EnrolForm,
-    LoginForm,
     LoginWithCodeForm,
     NewPasswordForm,
 )
@@ -50,26 +49,41 @@ def start() -> Response:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Response | str:
+    """Name and password. Every visitor of the state passes here, so this page does without
+    WTForms (the costliest part of a request after the hash); CSRFProtect still checks it."""
     return_to, requirement = stepup.pending()
     current = current_login(session)  # type: ignore[arg-type]
     if current is not None and stepup.satisfies(current, requirement):
         stepup.take_return_to()
         return redirect(return_to or url_for("account.overview"))
-    form = LoginForm()
+    login_name = request.form.get("login_name", "")
     if current is not None and request.method == "GET":
         person = db.session.get(Person, current.person_id)
-        form.login_name.data = person.username if person is not None else ""
+        login_name = person.username if person is not None else ""
+    errors: dict[str, str] = {}
     error = None
-    if form.validate_on_submit():
-        attempt = accounts.check_credentials(
-            db.session, auth_settings(), form.login_name.data, form.password.data, _ip()
-        )
-        if attempt.ok:
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if not login_name.strip():
+            errors["login_name"] = _("Bitte geben Sie Ihren Benutzernamen ein.")
+        if not password:
+            errors["password"] = _("Bitte geben Sie Ihr Passwort ein.")
+        if not errors:
+            attempt = accounts.check_credentials(
+                db.session, auth_settings(), login_name, password, _ip()
+            )
+            if attempt.ok:
+                # The next step changes the session, whose saving commits (rehash, guard).
+                return _advance(attempt.person, list(attempt.amr), attempt)
             db.session.commit()
-            return _advance(attempt.person, list(attempt.amr))
-        db.session.commit()
-        error = failed_message()
-    return render_template("auth/login.html", form=form, error=error, reauth=current is not None)
+            error = failed_message()
+    return render_template(
+        "auth/login.html",
+        login_name=login_name,
+        errors=errors,
+        error=error,
+        reauth=current is not None,
+    )
 
 
 @blueprint.route("/login/mit-code", methods=["GET", "POST"])
@@ -86,9 +100,9 @@ def login_with_code() -> Response | str:
             _ip(),
             code=form.code.data,
         )
-        db.session.commit()
         if attempt.ok:
             return _advance(attempt.person, list(attempt.amr))
+        db.session.commit()
         error = failed_message()
     return render_template("auth/login_with_code.html", form=form, error=error)
 
@@ -102,11 +116,13 @@ def code() -> Response | str:
     error = None
     if form.validate_on_submit():
         result = accounts.check_code(db.session, auth_settings(), person, form.code.data, _ip())
+        if not result:
+            session[IN_PROGRESS] = {**session[IN_PROGRESS], "failures": True}
         db.session.commit()
         if result is None:
             session.pop(IN_PROGRESS, None)
             return render_template(
-                "auth/login.html", form=LoginForm(), error=failed_message(), reauth=False
+                "auth/login.html", login_name="", errors={}, error=failed_message(), reauth=False
             )
         if result:
             return _advance(person, [*amr, "otp"])
@@ -217,34 +233,46 @@ def confirm_enrolment(person: Person, code: str) -> int | None:
     return step
 
 
-def _advance(person: Person | None, amr: list[str]) -> Response:
-    """The next step of a login, or its completion."""
+def _advance(
+    person: Person | None, amr: list[str], attempt: accounts.Attempt | None = None
+) -> Response:
+    """The next step of a login, or its completion.
+
+    Right after the password check, `attempt` already knows whether the person has a second
+    factor, failed attempts and which roles: that spares queries on the busiest path.
+    """
+    enrolled = attempt.enrolled if attempt is not None else None
+    had_failures = attempt.had_failures if attempt is not None else True
     if person is None:
         abort(400)
+    earlier = session.get(IN_PROGRESS) or {}
     session[IN_PROGRESS] = {
         "person": str(person.id),
         "amr": sorted(set(amr)),
-        "since": session.get(IN_PROGRESS, {}).get("since") or now().isoformat(),
+        "since": earlier.get("since") or now().isoformat(),
+        "failures": bool(earlier.get("failures", had_failures)),
     }
-    if "otp" not in amr and totp.credential(db.session, person.id) is not None:
+    if enrolled is None:
+        enrolled = totp.credential(db.session, person.id) is not None
+    if enrolled and "otp" not in amr:
         return redirect(url_for("auth.code"))
     if person.must_change_password:
         return redirect(url_for("auth.first_password"))
-    _, requirement = stepup.pending()
-    needs_factor = requirement.second_factor or accounts.needs_second_factor(
-        db.session, current_policies(), person
-    )
-    if needs_factor and "otp" not in amr:
-        return redirect(url_for("auth.enrol_at_login"))
+    if "otp" not in amr:
+        _, requirement = stepup.pending()
+        if requirement.second_factor or accounts.needs_second_factor(
+            db.session, current_policies(), person, attempt.roles if attempt else None
+        ):
+            return redirect(url_for("auth.enrol_at_login"))
     return _complete(person, amr)
 
 
 def _complete(person: Person, amr: list[str]) -> Response:
-    session.pop(IN_PROGRESS, None)
+    had_failures = (session.pop(IN_PROGRESS, None) or {}).get("failures", True)
     target = stepup.take_return_to() or url_for("account.overview")
     establish(session, person.id, amr)  # type: ignore[arg-type]
-    accounts.logged_in(db.session, auth_settings(), person, _ip())
-    db.session.commit()
+    accounts.logged_in(db.session, auth_settings(), person, _ip(), had_failures)
+    # Saving the session (it was just changed) commits all of this in one transaction.
     return redirect(target)
 
 

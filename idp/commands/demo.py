@@ -27,9 +27,10 @@ def demo_logins_command(as_json: bool) -> None:
     from idp.auth.settings import auth_settings
     from idp.demodata.logins import NoDemoState, create_demo_logins
     from idp.extensions import db
+    from idp.policy import current_policies
 
     try:
-        logins = create_demo_logins(db.session, auth_settings())
+        logins = create_demo_logins(db.session, auth_settings(), current_policies())
     except NoDemoState as exc:
         raise UsageProblem(str(exc)) from None
     db.session.commit()

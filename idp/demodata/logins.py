@@ -3,7 +3,7 @@ imported demo state and give them fresh passwords (the official also a second fa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from idp.auth import accounts, totp
 from idp.auth.settings import AuthSettings
 from idp.clock import today
 from idp.models import Organisation, OrganisationTyp, Person, Personenkontext
+from idp.policy.loader import Policies
 
 DEMO_SOURCE = "demo"
 
@@ -29,7 +30,9 @@ class NoDemoState(Exception):
     """The database holds no imported demo state to pick persons from."""
 
 
-def create_demo_logins(session: Session, settings: AuthSettings) -> list[DemoLogin]:
+def create_demo_logins(
+    session: Session, settings: AuthSettings, policies: Policies
+) -> list[DemoLogin]:
     """Give four demo persons known credentials; repeated runs pick the same persons."""
     learner = _first_with(session, "LERN", OrganisationTyp.SCHULE)
     teacher = _first_with(session, "LEHR", OrganisationTyp.SCHULE)
@@ -53,35 +56,33 @@ def create_demo_logins(session: Session, settings: AuthSettings) -> list[DemoLog
             )
         )
         session.flush()
+    for person in (learner, teacher, admin):
+        totp.remove(session, person.id)  # a repeated run shows the enrolment again
     logins = [
-        _login(
-            settings,
-            learner,
-            "Schülerin/Schüler",
-            initial=True,
-            note="muss das Passwort bei der ersten Anmeldung ändern",
-        ),
-        _login(settings, teacher, "Lehrkraft", note=""),
-        _login(
-            settings,
-            admin,
-            f"IDM-Verantwortliche/r ({school.name})",
-            note="richtet bei der ersten Anmeldung den zweiten Faktor ein",
-        ),
+        _login(settings, learner, "Schülerin/Schüler", initial=True),
+        _login(settings, teacher, "Lehrkraft"),
+        _login(settings, admin, f"IDM-Verantwortliche/r ({school.name})"),
     ]
     totp.remove(session, official.id)
     secret = totp.new_secret()
     totp.save_confirmed(session, official.id, secret, step=0)
-    logins.append(
-        _login(
-            settings,
-            official,
-            "Bildungsministerium",
-            totp_secret=secret,
-            note="zweiter Faktor eingerichtet (Geheimnis nur für die Demo angezeigt)",
-        )
-    )
-    return logins
+    logins.append(_login(settings, official, "Bildungsministerium", totp_secret=secret))
+    return [
+        DemoLogin(**{**asdict(login), "note": _note(session, policies, login)}) for login in logins
+    ]
+
+
+def _note(session: Session, policies: Policies, login: DemoLogin) -> str:
+    """What the login will ask besides the password, as policy says."""
+    person = session.scalars(select(Person).where(Person.username == login.username)).one()
+    notes = []
+    if person.must_change_password:
+        notes.append("muss das Passwort bei der ersten Anmeldung ändern")
+    if login.totp_secret:
+        notes.append("zweiter Faktor eingerichtet (Geheimnis nur für die Demo angezeigt)")
+    elif accounts.needs_second_factor(session, policies, person):
+        notes.append("richtet bei der ersten Anmeldung den zweiten Faktor ein")
+    return "; ".join(notes)
 
 
 def _login(
@@ -89,13 +90,12 @@ def _login(
     person: Person,
     rolle: str,
     *,
-    note: str,
     initial: bool = False,
     totp_secret: str | None = None,
 ) -> DemoLogin:
     password = accounts.issue_initial_password(settings, person)
     person.must_change_password = initial
-    return DemoLogin(rolle, person.username, password, note, totp_secret)
+    return DemoLogin(rolle, person.username, password, "", totp_secret)
 
 
 def _first_with(
