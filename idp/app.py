@@ -66,6 +66,14 @@ def setup_web(app: Flask) -> None:
     ui.init_app(app)
     security_headers.init_app(app)
     auth.init_app(app)
+    setup_oidc(app)
+
+
+def setup_oidc(app: Flask) -> None:
+    from idp.oidc import server, views
+
+    server.init_app(app)
+    views.init_app(app)
 
 
 def setup_blueprints(app: Flask) -> None:

@@ -6,7 +6,19 @@ import sys
 
 import click
 
-from idp.commands import audit, database, demo, imports, policy, retention, serve, users
+from idp.commands import (
+    audit,
+    clients,
+    database,
+    demo,
+    imports,
+    keys,
+    oidc,
+    policy,
+    retention,
+    serve,
+    users,
+)
 from idp.commands.context import UsageProblem
 from idp.config import ConfigError
 from idp.policy.errors import PolicyError
@@ -26,7 +38,19 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for module in (database, policy, serve, users, audit, demo, imports, retention):
+for module in (
+    database,
+    policy,
+    serve,
+    users,
+    audit,
+    demo,
+    imports,
+    retention,
+    keys,
+    clients,
+    oidc,
+):
     module.register(cli)
 
 

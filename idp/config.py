@@ -106,6 +106,14 @@ SCHEMA: dict[str, Schema] = {
             "roles": (dict, {}),
         },
     },
+    "oidc": {
+        # How long a retired signing key stays published: longer than any token it signed lives.
+        "retired_key_seconds": (int, 86400),
+        "code_seconds": (int, 60),
+        "access_token_seconds": (int, 300),
+        "id_token_seconds": (int, 300),
+        "refresh_token_days": (int, 30),
+    },
 }
 
 # Environment variables that override the file; operators and tests rely on these names.

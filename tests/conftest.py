@@ -34,12 +34,16 @@ def make_config(database_url: str, **extra_env: str) -> Config:
 def migrate(database_url: str) -> None:
     from idp import database
     from idp.extensions import db
+    from idp.oidc import keys
     from idp.policy import current_policies
 
     app = create_app(make_config(database_url))
     with app.app_context():
         database.upgrade()
         database.sync_policy_rows(current_policies())
+        # Keys once in the template: an RSA key takes a while to generate.
+        keys.ensure_keys(db.session)
+        db.session.commit()
         db.engine.dispose()
 
 

@@ -192,6 +192,7 @@ def test_retention_command(database_url, run_idp):
         "deleted": [],
         "expired_sessions": 0,
         "login_counters": 0,
+        "oidc_rows": 0,
     }
 
 

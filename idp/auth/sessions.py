@@ -13,6 +13,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 
+from blinker import Namespace
 from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, insert, select
@@ -23,6 +24,10 @@ from idp.clock import now
 from idp.extensions import db
 from idp.ids import new_id
 from idp.models import LoginSession, Person, PersonStatus
+
+# Sent with the (login session id, person id) pairs of logins about to end (logout, "log out
+# everywhere", an operator), in the transaction that ends them; OIDC tells the clients.
+logins_ended = Namespace().signal("logins-ended")
 
 # Touching last_seen_at on every request would write on every page view; once a minute is
 # precise enough for an idle timeout counted in minutes.
@@ -174,6 +179,9 @@ def establish(session: ServerSession, person_id: uuid.UUID, amr: list[str]) -> L
 
 def end(session: ServerSession) -> None:
     """Log out this browser: the row goes, the cookie goes."""
+    login = current_login(session)
+    if login is not None:
+        logins_ended.send(db.session, ended=[(login.id, login.person_id)])
     session.clear()
     session.ended = True
 
@@ -197,26 +205,42 @@ def sessions_of(db_session: Session, person_id: uuid.UUID) -> Sequence[LoginSess
 
 def end_other(db_session: Session, person_id: uuid.UUID, keep: uuid.UUID | None = None) -> int:
     """End all sessions of the person except `keep` ("log out everywhere")."""
-    statement = delete(LoginSession).where(LoginSession.person_id == person_id)
+    condition = LoginSession.person_id == person_id
     if keep is not None:
-        statement = statement.where(LoginSession.id != keep)
-    return db_session.execute(statement).rowcount or 0
+        condition = condition & (LoginSession.id != keep)
+    return _end_where(db_session, condition)
 
 
 def end_one(db_session: Session, person_id: uuid.UUID, session_id: uuid.UUID) -> bool:
     """End one of the person's own sessions; False if it is not theirs."""
-    result = db_session.execute(
-        delete(LoginSession).where(
-            LoginSession.person_id == person_id, LoginSession.id == session_id
+    return bool(
+        _end_where(
+            db_session, (LoginSession.person_id == person_id) & (LoginSession.id == session_id)
         )
     )
-    return bool(result.rowcount)
 
 
 def end_everyone(db_session: Session) -> int:
     """End every login of every person (anonymous sessions stay)."""
-    statement = delete(LoginSession).where(LoginSession.person_id.is_not(None))
-    return db_session.execute(statement).rowcount or 0
+    return _end_where(db_session, LoginSession.person_id.is_not(None))
+
+
+def _end_where(db_session: Session, condition) -> int:
+    ended = [
+        (row.id, row.person_id)
+        for row in db_session.execute(
+            select(LoginSession.id, LoginSession.person_id).where(condition)
+        )
+    ]
+    if not ended:
+        return 0
+    logins_ended.send(db_session, ended=ended)
+    ids = [login_id for login_id, _ in ended]
+    for start in range(0, len(ids), 500):
+        db_session.execute(
+            delete(LoginSession).where(LoginSession.id.in_(ids[start : start + 500]))
+        )
+    return len(ended)
 
 
 def purge(db_session: Session) -> int:

@@ -57,6 +57,8 @@ def login() -> Response | str:
         stepup.take_return_to()
         return redirect(return_to or url_for("account.overview"))
     login_name = request.form.get("login_name", "")
+    if request.method == "GET" and "login_hint" in session:
+        login_name = session.pop("login_hint")  # OIDC login_hint of the service
     if current is not None and request.method == "GET":
         person = db.session.get(Person, current.person_id)
         login_name = person.username if person is not None else ""

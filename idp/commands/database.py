@@ -25,6 +25,13 @@ def upgrade(revision: str) -> None:
     """Create or upgrade the database, then copy roles and services from policies/."""
     database.upgrade(revision)
     database.sync_policy_rows(current_policies())
+    if revision == "head":
+        # Signing keys exist before the first token, so the JWKS never comes up empty.
+        from idp.extensions import db as database_session
+        from idp.oidc import keys
+
+        keys.ensure_keys(database_session.session)
+        database_session.session.commit()
     click.echo(f"Datenbank auf Stand {database.current_revision()}.")
 
 

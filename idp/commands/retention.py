@@ -8,6 +8,8 @@ from idp.auth import sessions
 from idp.auth.settings import auth_settings
 from idp.commands.context import actor_name, print_json, with_app
 from idp.extensions import db
+from idp.oidc import cleanup as oidc_cleanup
+from idp.oidc import keys
 from idp.policy import current_policies
 from idp.retention import run_retention
 
@@ -31,6 +33,9 @@ def run_command(actor: str | None, as_json: bool) -> None:
     # Expired sessions and forgotten failed-login counters go in the same nightly run.
     ended = sessions.purge(db.session)
     counters = auth_settings().guard.purge(db.session)
+    # OIDC leftovers: used or expired codes and tokens, old revocations, retired keys.
+    oidc_rows = oidc_cleanup.purge(db.session)
+    keys.prune(db.session, actor_name(actor))
     db.session.commit()
     if as_json:
         print_json(
@@ -39,8 +44,10 @@ def run_command(actor: str | None, as_json: bool) -> None:
                 "deleted": result.deleted,
                 "expired_sessions": ended,
                 "login_counters": counters,
+                "oidc_rows": oidc_rows,
             }
         )
         return
     click.echo(f"{len(result.locked)} Zugänge gesperrt, {len(result.deleted)} Personen gelöscht.")
     click.echo(f"{ended} abgelaufene Sitzungen und {counters} alte Fehlversuchszähler entfernt.")
+    click.echo(f"{oidc_rows} abgelaufene OIDC-Codes, -Tokens und -Sperrvermerke entfernt.")

@@ -4,22 +4,35 @@ from idp.models.audit import AuditEvent, AuditHead
 from idp.models.beziehung import Beziehung
 from idp.models.import_run import ImportRun, MatchCandidate
 from idp.models.login import LoginSession, LoginThrottle, RecoveryCode, TotpCredential
+from idp.models.oauth import (
+    AuthorizationCode,
+    ClientSession,
+    LogoutDelivery,
+    OAuthClient,
+    RefreshToken,
+    RevokedToken,
+)
 from idp.models.organisation import Organisation, OrganisationTyp
 from idp.models.outbox import OutboxEvent
 from idp.models.person import Person, PersonStatus
 from idp.models.rolle import Personenkontext, Rolle
 from idp.models.service import ActivationState, OptOut, Service, ServiceActivation
+from idp.models.signing_key import SigningKey
 from idp.models.source_record import SourceRecord
 
 __all__ = [
     "ActivationState",
     "AuditEvent",
     "AuditHead",
+    "AuthorizationCode",
     "Beziehung",
+    "ClientSession",
     "ImportRun",
     "LoginSession",
     "LoginThrottle",
+    "LogoutDelivery",
     "MatchCandidate",
+    "OAuthClient",
     "OptOut",
     "Organisation",
     "OrganisationTyp",
@@ -28,9 +41,12 @@ __all__ = [
     "PersonStatus",
     "Personenkontext",
     "RecoveryCode",
+    "RefreshToken",
+    "RevokedToken",
     "Rolle",
     "Service",
     "ServiceActivation",
+    "SigningKey",
     "SourceRecord",
     "TotpCredential",
 ]

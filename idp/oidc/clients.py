@@ -1,0 +1,133 @@
+"""Registered relying parties: registration, secrets (shown once, stored as SHA-256), lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.clock import now
+from idp.models import OAuthClient
+from idp.policy.loader import Policies
+
+SIGNING_ALGS = ("ES256", "RS256")
+
+
+class ClientProblem(ValueError):
+    """A registration that cannot be accepted; the message says why, in German."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    client: OAuthClient
+    secret: str | None  # shown once; None for a public client
+
+
+def secret_hash(secret: str) -> str:
+    # Secrets are 256 random bits: a fast hash is enough, no password hashing needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(client: OAuthClient, secret: str | None) -> bool:
+    if client.secret_hash is None or not secret:
+        return False
+    return hmac.compare_digest(client.secret_hash, secret_hash(secret))
+
+
+def check_uri(uri: str, what: str) -> str:
+    """An absolute http(s) URI without fragment; plain http only for localhost."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+        raise ClientProblem(f"{what} {uri!r}: muss eine absolute http(s)-Adresse ohne # sein")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ClientProblem(f"{what} {uri!r}: ohne https nur für 127.0.0.1/localhost")
+    return uri
+
+
+def register(
+    session: Session,
+    policies: Policies,
+    *,
+    name: str,
+    service: str,
+    redirect_uris: list[str],
+    public: bool = False,
+    backchannel_logout_uri: str | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
+    initiate_login_uri: str | None = None,
+    alg: str = "ES256",
+) -> Registered:
+    """Register a client of `service`; returns it with its secret (the only time it is seen)."""
+    definition = policies.services.get(service)
+    if definition is None:
+        raise ClientProblem(f"--service {service}: kein Dienst mit diesem Code")
+    if definition.protocol != "oidc":
+        raise ClientProblem(
+            f"--service {service}: der Dienst nutzt {definition.protocol}, nicht OIDC"
+        )
+    if not redirect_uris:
+        raise ClientProblem("mindestens eine --redirect-uri angeben")
+    if alg not in SIGNING_ALGS:
+        raise ClientProblem(f"--alg {alg}: erlaubt sind {', '.join(SIGNING_ALGS)}")
+    secret = None if public else secrets.token_urlsafe(32)
+    client = OAuthClient(
+        client_id=secrets.token_urlsafe(18),
+        name=name,
+        service_code=service,
+        secret_hash=secret_hash(secret) if secret else None,
+        redirect_uris=[check_uri(u, "--redirect-uri") for u in redirect_uris],
+        post_logout_redirect_uris=[
+            check_uri(u, "--post-logout-redirect-uri") for u in post_logout_redirect_uris or []
+        ],
+        backchannel_logout_uri=(
+            check_uri(backchannel_logout_uri, "--backchannel-logout-uri")
+            if backchannel_logout_uri
+            else None
+        ),
+        initiate_login_uri=(
+            check_uri(initiate_login_uri, "--initiate-login-uri") if initiate_login_uri else None
+        ),
+        id_token_signed_response_alg=alg,
+    )
+    session.add(client)
+    session.flush()
+    return Registered(client, secret)
+
+
+def rotate_secret(session: Session, client: OAuthClient) -> str:
+    """A new secret for a confidential client; the old one stops working at once."""
+    if client.public:
+        raise ClientProblem(f"{client.client_id}: ein öffentlicher Client hat kein Geheimnis")
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = secret_hash(secret)
+    client.secret_changed_at = now()
+    return secret
+
+
+def find(session: Session, client_id: str) -> OAuthClient | None:
+    return session.get(OAuthClient, client_id)
+
+
+def all_clients(session: Session) -> list[OAuthClient]:
+    return list(session.scalars(select(OAuthClient).order_by(OAuthClient.name)).all())
+
+
+def describe(client: OAuthClient) -> dict:
+    """The client as operators see it (`idp clients list --json`); never the secret."""
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "service": client.service_code,
+        "public": client.public,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "initiate_login_uri": client.initiate_login_uri,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "created_at": client.created_at.isoformat() if client.created_at else None,
+    }

@@ -1,0 +1,434 @@
+"""The OAuth 2.0 / OpenID Connect server: Authlib's grants and endpoints, with our storage.
+
+Authlib does the protocol; this module says only where codes and tokens live, what goes into
+them, and who may have them (the entitlement policy). Grants: authorization code with PKCE
+(S256 only, required for public clients) and OpenID Connect, refresh token with rotation and
+reuse detection, client credentials. No implicit, hybrid or password grant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core.grants import OpenIDCode
+from authlib.oidc.core.grants.util import create_half_hash
+from joserfc import jwt
+from sqlalchemy import select, update
+
+from idp.clock import now
+from idp.extensions import db
+from idp.models import (
+    AuthorizationCode,
+    OAuthClient,
+    Person,
+    PersonStatus,
+    RefreshToken,
+)
+from idp.oidc import keys, tokens
+from idp.oidc.claims import pairwise_sub, user_claims
+from idp.oidc.logout import EndSession
+from idp.oidc.settings import oidc_settings
+from idp.policy import current_policies
+from idp.policy.entitlement import entitlement
+from idp.policy.facts import load_person_facts
+
+CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post"]
+ALL_AUTH = [*CONFIDENTIAL_AUTH, "none"]
+ACR_PASSWORD = "urn:schul-idp:acr:passwort"  # noqa: S105 (an acr value)
+ACR_SECOND_FACTOR = "urn:schul-idp:acr:zweiter-faktor"
+
+
+@dataclass
+class Context:
+    """Who and how, carried from the code or refresh token into the tokens issued for it."""
+
+    person: Person | None
+    family_id: uuid.UUID | None = None
+    sid: uuid.UUID | None = None
+    auth_time: dt.datetime | None = None
+    acr: str | None = None
+    amr: list = field(default_factory=list)
+
+
+def acr_for(amr: list[str]) -> str:
+    return ACR_SECOND_FACTOR if "otp" in amr else ACR_PASSWORD
+
+
+def amr_claim(amr: list[str]) -> list[str]:
+    """RFC 8176 methods; "mfa" when more than one factor was used."""
+    methods = sorted(set(amr))
+    return [*methods, "mfa"] if len(methods) > 1 else methods
+
+
+def person_may_use(person: Person | None, client: OAuthClient) -> bool:
+    """Active, and entitled to the client's service today (opt-outs included)."""
+    if person is None or person.status != PersonStatus.AKTIV:
+        return False
+    policies = current_policies()
+    facts = load_person_facts(db.session, policies, person)
+    return entitlement(policies, facts, client.service_code).allowed
+
+
+class IssuesOurTokens:
+    """Shared by the grants: our access token (a JWT) and, when due, a refresh token."""
+
+    def generate_token(
+        self,
+        user=None,
+        scope=None,
+        grant_type=None,
+        expires_in=None,
+        include_refresh_token=True,
+    ):
+        request = self.request  # type: ignore[attr-defined]
+        client: OAuthClient = request.client
+        context: Context = request.idp_context
+        settings = oidc_settings()
+        scope = client.get_allowed_scope(scope or "")
+        person = context.person
+        sub = (
+            pairwise_sub(settings.secret_key, client.service_code, person.id)
+            if person is not None
+            else client.client_id
+        )
+        token = {
+            "token_type": "Bearer",
+            "access_token": tokens.issue_access_token(
+                db.session,
+                issuer=settings.issuer,
+                client_id=client.client_id,
+                sub=sub,
+                scope=scope,
+                lifetime=settings.access_token_seconds,
+                alg="ES256",
+                person_id=person.id if person is not None else None,
+                family_id=context.family_id,
+                sid=str(context.sid) if context.sid else None,
+            ),
+            "expires_in": settings.access_token_seconds,
+            "scope": scope,
+        }
+        wants_refresh = "offline_access" in scope.split() or grant_type == "refresh_token"
+        if person is not None and include_refresh_token and wants_refresh:
+            token["refresh_token"] = tokens.new_opaque()
+        return token
+
+
+def save_token(token: dict, request) -> None:
+    """Store the refresh token (if one was issued) in its family."""
+    refresh = token.get("refresh_token")
+    if not refresh:
+        return
+    context: Context = request.idp_context
+    settings = oidc_settings()
+    assert context.person is not None and context.family_id is not None
+    db.session.add(
+        RefreshToken(
+            token_hash=tokens.opaque_hash(refresh),
+            family_id=context.family_id,
+            client_id=request.client.client_id,
+            person_id=context.person.id,
+            login_session_id=context.sid,
+            scope=token.get("scope", ""),
+            auth_time=context.auth_time or now(),
+            acr=context.acr,
+            amr=context.amr,
+            expires_at=now() + dt.timedelta(days=settings.refresh_token_days),
+        )
+    )
+
+
+def revoke_family(family_id: uuid.UUID) -> None:
+    """A leaked token: every refresh token of the family ends, and its access tokens too."""
+    at = now()
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    settings = oidc_settings()
+    tokens.revoke(
+        db.session,
+        str(family_id),
+        "family",
+        at + dt.timedelta(seconds=settings.access_token_seconds),
+    )
+
+
+class S256Only(CodeChallenge):
+    """PKCE with S256 only; required for public clients, allowed for confidential ones."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 (Authlib's attribute)
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
+        if challenge and method != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be S256")
+        if not challenge and grant.request.client.public:
+            raise InvalidRequestError("public clients must use PKCE ('code_challenge')")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def get_authorization_code_challenge(self, authorization_code):
+        return authorization_code.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code):
+        return authorization_code.code_challenge_method
+
+
+class OpenIDConnect(OpenIDCode):
+    """ID tokens: pairwise sub, the claims policy releases, how and when the person logged in."""
+
+    def exists_nonce(self, nonce, request):
+        return (
+            db.session.scalar(
+                select(AuthorizationCode.code_hash).where(
+                    AuthorizationCode.client_id == request.payload.client_id,
+                    AuthorizationCode.nonce == nonce,
+                )
+            )
+            is not None
+        )
+
+    def encode_id_token(self, token, request):
+        client: OAuthClient = request.client
+        code: AuthorizationCode = request.authorization_code
+        person: Person = request.user
+        settings = oidc_settings()
+        issued = int(time.time())
+        alg = client.id_token_signed_response_alg
+        claims = {
+            "iss": settings.issuer,
+            "aud": client.client_id,
+            "azp": client.client_id,
+            "sub": pairwise_sub(settings.secret_key, client.service_code, person.id),
+            "iat": issued,
+            "exp": issued + settings.id_token_seconds,
+            "auth_time": code.get_auth_time(),
+            "acr": code.acr,
+            "amr": amr_claim(code.amr),
+        }
+        if code.nonce:
+            claims["nonce"] = code.nonce
+        if code.login_session_id:
+            claims["sid"] = str(code.login_session_id)
+        at_hash = create_half_hash(token["access_token"], alg)
+        if at_hash is not None:
+            claims["at_hash"] = at_hash.decode()
+        policies = current_policies()
+        facts = load_person_facts(db.session, policies, person)
+        claims.update(user_claims(policies, facts, client.service_code, set(code.scope.split())))
+        kid, key = keys.signing_key(db.session, alg)
+        return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key, [alg])
+
+
+class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH
+
+    def save_authorization_code(self, code, request):
+        login = request.idp_login
+        settings = oidc_settings()
+        data = request.payload.data
+        db.session.add(
+            AuthorizationCode(
+                code_hash=tokens.opaque_hash(code),
+                client_id=request.client.client_id,
+                person_id=request.user.id,
+                login_session_id=login.id,
+                redirect_uri=request.payload.redirect_uri or "",
+                scope=request.client.get_allowed_scope(request.payload.scope or ""),
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                auth_time=login.auth_time,
+                acr=acr_for(login.amr),
+                amr=list(login.amr),
+                expires_at=now() + dt.timedelta(seconds=settings.code_seconds),
+            )
+        )
+
+    def query_authorization_code(self, code, client):
+        found = db.session.get(AuthorizationCode, tokens.opaque_hash(code))
+        if found is None or found.client_id != client.client_id:
+            return None
+        if found.used_at is not None:
+            # A code used twice: whatever the first use got is revoked (RFC 6749 4.1.2).
+            if found.family_id is not None:
+                revoke_family(found.family_id)
+            return None
+        if found.expires_at <= now():
+            return None
+        return found
+
+    def delete_authorization_code(self, authorization_code):
+        # Kept, marked used, so a second use can be recognised (and is refused).
+        authorization_code.used_at = now()
+
+    def authenticate_user(self, authorization_code):
+        person = db.session.get(Person, authorization_code.person_id)
+        if not person_may_use(person, self.request.client):
+            return None
+        family = uuid.uuid4()
+        authorization_code.family_id = family
+        self.request.idp_context = Context(
+            person=person,
+            family_id=family,
+            sid=authorization_code.login_session_id,
+            auth_time=authorization_code.auth_time,
+            acr=authorization_code.acr,
+            amr=list(authorization_code.amr or []),
+        )
+        return person
+
+
+class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every use gives a new one
+
+    def authenticate_refresh_token(self, refresh_token):
+        found = db.session.get(RefreshToken, tokens.opaque_hash(refresh_token))
+        if found is None:
+            return None
+        if found.is_revoked():
+            # A used token again: someone has a copy. The whole family ends.
+            revoke_family(found.family_id)
+            return None
+        if found.is_expired():
+            return None
+        return found
+
+    def authenticate_user(self, refresh_token):
+        person = db.session.get(Person, refresh_token.person_id)
+        if not person_may_use(person, self.request.client):
+            return None
+        self.request.idp_context = Context(
+            person=person,
+            family_id=refresh_token.family_id,
+            sid=refresh_token.login_session_id,
+            auth_time=refresh_token.auth_time,
+            acr=refresh_token.acr,
+            amr=list(refresh_token.amr or []),
+        )
+        return person
+
+    def revoke_old_credential(self, refresh_token):
+        refresh_token.used_at = now()
+
+
+class ClientCredentialsGrant(IssuesOurTokens, grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        self.request.idp_context = Context(person=None)
+
+
+@dataclass
+class PresentedToken:
+    """A token shown to revocation or introspection: ours as a JWT, or a refresh token."""
+
+    client_id: str
+    access: tokens.AccessToken | None = None
+    refresh: RefreshToken | None = None
+
+    def check_client(self, client: OAuthClient) -> bool:
+        return self.client_id == client.client_id
+
+    def is_expired(self) -> bool:
+        return self.refresh.is_expired() if self.refresh is not None else False
+
+    def is_revoked(self) -> bool:
+        return self.refresh.is_revoked() if self.refresh is not None else False
+
+
+def find_token(value: str, hint: str | None) -> PresentedToken | None:
+    settings = oidc_settings()
+    if hint != "refresh_token":
+        access = tokens.read_access_token(db.session, value, settings.issuer)
+        if access is not None:
+            return PresentedToken(access.client_id, access=access)
+    refresh = db.session.get(RefreshToken, tokens.opaque_hash(value))
+    if refresh is not None:
+        return PresentedToken(refresh.client_id, refresh=refresh)
+    return None
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ALL_AUTH
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        if token.refresh is not None:
+            revoke_family(token.refresh.family_id)
+        elif token.access is not None:
+            claims = token.access.claims
+            until = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+            tokens.revoke(db.session, claims["jti"], "jti", until)
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        # A client learns only about its own tokens.
+        return token.check_client(client)
+
+    def introspect_token(self, token):
+        if token.access is not None:
+            claims = token.access.claims
+            return {
+                "active": True,
+                "token_type": "Bearer",
+                **{
+                    k: claims[k]
+                    for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
+                    if k in claims
+                },
+            }
+        refresh = token.refresh
+        assert refresh is not None
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "scope": refresh.scope,
+            "client_id": refresh.client_id,
+            "exp": int(refresh.expires_at.timestamp()),
+            "iat": int(refresh.issued_at.timestamp()),
+        }
+
+
+class Server(AuthorizationServer):
+    def query_client(self, client_id):
+        return db.session.get(OAuthClient, client_id) if client_id else None
+
+    def save_token(self, token, request):
+        save_token(token, request)
+
+
+authorization = Server()
+
+
+def init_app(app) -> None:
+    authorization.init_app(app)
+    authorization.register_grant(
+        AuthorizationCodeGrant, [S256Only(required=True), OpenIDConnect(require_nonce=False)]
+    )
+    authorization.register_grant(RefreshTokenGrant)
+    authorization.register_grant(ClientCredentialsGrant)
+    authorization.register_endpoint(Revocation)
+    authorization.register_endpoint(Introspection)
+    authorization.register_endpoint(EndSession)

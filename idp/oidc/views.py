@@ -1,0 +1,255 @@
+"""OpenID Connect endpoints: discovery, keys, authorize, token, userinfo, introspection,
+revocation. The protocol work is Authlib's (idp.oidc.server); these views add what is ours:
+the login and step-up, the entitlement check, and German pages for people."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, jsonify, render_template, request, session
+from flask_babel import gettext as _
+from flask_wtf.csrf import validate_csrf
+from werkzeug.wrappers import Response
+from wtforms import ValidationError
+
+from idp.auth import stepup
+from idp.auth.sessions import current_login
+from idp.clock import now
+from idp.extensions import db
+from idp.models import ClientSession, OAuthClient, Person
+from idp.oidc import keys, logout, tokens
+from idp.oidc.claims import CLAIMS, SCOPES, pairwise_sub, user_claims
+from idp.oidc.server import ACR_PASSWORD, ACR_SECOND_FACTOR, authorization, person_may_use
+from idp.oidc.settings import oidc_settings
+from idp.policy import current_policies
+from idp.policy.entitlement import entitlement
+from idp.policy.facts import load_person_facts
+
+blueprint = Blueprint("oidc", __name__)
+CLAIMS_SUPPORTED = [
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "name",
+    "given_name", "family_name", "preferred_username", "birthdate", "email", "email_verified",
+    *(claim for claim, _scope in CLAIMS.values() if claim.startswith("urn:")),
+]  # fmt: skip
+ASKED = "oidc_gefragt"  # session: authorize requests sent to log in afresh, and when
+
+
+@blueprint.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    issuer = oidc_settings().issuer
+    return jsonify(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oidc/authorize",
+            "token_endpoint": f"{issuer}/oidc/token",
+            "userinfo_endpoint": f"{issuer}/oidc/userinfo",
+            "jwks_uri": f"{issuer}/oidc/jwks",
+            "revocation_endpoint": f"{issuer}/oidc/revoke",
+            "end_session_endpoint": f"{issuer}/oidc/logout",
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
+            "introspection_endpoint": f"{issuer}/oidc/introspect",
+            "scopes_supported": list(SCOPES),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "acr_values_supported": [ACR_PASSWORD, ACR_SECOND_FACTOR],
+            "prompt_values_supported": ["none", "login"],
+            "claims_supported": CLAIMS_SUPPORTED,
+        }
+    )
+
+
+@blueprint.get("/oidc/jwks")
+def jwks() -> Response:
+    response = jsonify(keys.jwks(db.session))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@blueprint.route("/oidc/authorize", methods=["GET", "POST"])
+def authorize() -> Response | str | tuple:
+    try:
+        grant = authorization.get_consent_grant(end_user=None)
+    except OAuth2Error as error:
+        if getattr(error, "redirect_uri", None):
+            return authorization.handle_error_response(None, error)
+        # No valid client or redirect URI: tell the person, never redirect anywhere.
+        return _problem(_("Die Anmeldeanfrage des Dienstes ist ungültig."), 400)
+    client: OAuthClient = grant.client
+    prompt = set((request.values.get("prompt") or "").split())
+    requirement = stepup.requirement_for(client.service_code, _max_age())
+    if ACR_SECOND_FACTOR in (request.values.get("acr_values") or "").split():
+        requirement = requirement.stricter(stepup.Requirement(second_factor=True))
+    sensitive = current_policies().services[client.service_code].sensitive
+    login = current_login(session)  # type: ignore[arg-type]
+    fresh_enough = _fresh_since_asked(login) if ("login" in prompt or sensitive) else True
+    if not stepup.satisfies(login, requirement) or not fresh_enough:
+        if "none" in prompt:
+            return _redirect_error(grant, "login_required")
+        return _ask_for_login(requirement)
+    person = db.session.get(Person, login.person_id)
+    facts = load_person_facts(db.session, current_policies(), person)
+    decision = entitlement(current_policies(), facts, client.service_code)
+    if not decision.allowed:
+        return _denied(grant, decision.message)
+    if db.session.get(ClientSession, (login.id, client.client_id)) is None:
+        db.session.add(
+            ClientSession(
+                login_session_id=login.id, client_id=client.client_id, person_id=person.id
+            )
+        )
+    grant.request.idp_login = login
+    response = authorization.create_authorization_response(grant=grant, grant_user=person)
+    db.session.commit()
+    return response
+
+
+@blueprint.route("/oidc/logout", methods=["GET", "POST"])
+def end_session() -> Response | str | tuple:
+    """RP-initiated logout. Without a valid id_token_hint the person confirms first."""
+    try:
+        logout = authorization.validate_endpoint_request("end_session")
+    except OAuth2Error:
+        return _problem(_("Die Abmeldeanfrage des Dienstes ist ungültig."), 400)
+    if logout.needs_confirmation and not _confirmed():
+        return render_template(
+            "oidc/logout.html", client=logout.client, fields=request.values.items(multi=True)
+        )
+    response = authorization.create_endpoint_response("end_session", logout)
+    return response or render_template("auth/logged_out.html")
+
+
+def _confirmed() -> bool:
+    """The confirmation form was sent, with this browser's CSRF token."""
+    if request.method != "POST" or request.form.get("bestaetigt") != "1":
+        return False
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
+@blueprint.post("/oidc/token")
+def token() -> Response:
+    response = authorization.create_token_response()
+    # Also on errors: a reused code or refresh token has revoked its family.
+    db.session.commit()
+    return response
+
+
+@blueprint.post("/oidc/revoke")
+def revoke() -> Response:
+    response = authorization.create_endpoint_response("revocation")
+    db.session.commit()
+    return response
+
+
+@blueprint.post("/oidc/introspect")
+def introspect() -> Response:
+    return authorization.create_endpoint_response("introspection")
+
+
+@blueprint.route("/oidc/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response | tuple:
+    header = request.headers.get("Authorization", "")
+    value = header[7:] if header[:7].lower() == "bearer " else ""
+    settings = oidc_settings()
+    access = tokens.read_access_token(db.session, value, settings.issuer) if value else None
+    if access is None or access.person_id is None or "openid" not in access.scopes:
+        return _bearer_error("invalid_token")
+    client = db.session.get(OAuthClient, access.client_id)
+    person = db.session.get(Person, access.person_id)
+    if client is None or not person_may_use(person, client):
+        return _bearer_error("invalid_token")
+    policies = current_policies()
+    facts = load_person_facts(db.session, policies, person)
+    claims = user_claims(policies, facts, client.service_code, access.scopes)
+    claims["sub"] = pairwise_sub(settings.secret_key, client.service_code, person.id)
+    return jsonify(claims)
+
+
+def _bearer_error(code: str) -> tuple:
+    body = jsonify({"error": code})
+    return body, 401, {"WWW-Authenticate": f'Bearer error="{code}"'}
+
+
+def _max_age() -> int | None:
+    raw = request.values.get("max_age")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _request_key() -> str:
+    return hashlib.sha256(request.full_path.encode()).hexdigest()[:32]
+
+
+def _ask_for_login(requirement: stepup.Requirement) -> Response:
+    """Log in (again), then come back to this very request."""
+    asked = dict(session.get(ASKED) or {})
+    asked[_request_key()] = now().isoformat()
+    session[ASKED] = dict(list(asked.items())[-5:])  # a few pending requests at most
+    hint = request.values.get("login_hint")
+    if hint:
+        session["login_hint"] = hint[:255]
+    return stepup.ask_for_login(request.full_path, requirement)
+
+
+def _fresh_since_asked(login) -> bool:
+    """For prompt=login and sensitive services: a login made after this request was first seen."""
+    if login is None or login.auth_time is None:
+        return False
+    asked = (session.get(ASKED) or {}).get(_request_key())
+    if asked is None:
+        return False
+    if login.auth_time >= dt.datetime.fromisoformat(asked):
+        remaining = dict(session.get(ASKED) or {})
+        remaining.pop(_request_key(), None)
+        session[ASKED] = remaining
+        return True
+    return False
+
+
+def _redirect_error(grant, error: str) -> Response:
+    """Send the browser back to the client with `error` (RFC 6749 4.1.2.1)."""
+    failure = OAuth2Error(
+        error=error, redirect_uri=grant.redirect_uri, state=grant.request.payload.state
+    )
+    failure.error = error
+    return authorization.handle_error_response(grant.request, failure)
+
+
+def _denied(grant, message: str) -> tuple:
+    """A German page for the person; the service learns `access_denied` if they go back."""
+    back = _redirect_error(grant, "access_denied").headers.get("Location")
+    return (
+        render_template("oidc/denied.html", message=message, back=back, client=grant.client),
+        403,
+    )
+
+
+def _problem(message: str, status: int) -> tuple:
+    return render_template("error.html", message=message), status
+
+
+def init_app(app) -> None:
+    from idp.auth import csrf
+
+    # Clients authenticate these with their credentials, not with a browser session; the
+    # logout endpoint is called by clients too and checks its confirmation form itself.
+    for view in (token, revoke, introspect, userinfo, end_session):
+        csrf.exempt(view)
+    app.register_blueprint(blueprint)
+    logout.init_app(app)
