@@ -139,8 +139,7 @@ def test_learner_sets_own_password_at_first_login(visit: Visit, site: Flask):
     page.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Passwort speichern").click()
 
-    visit.expect_path("/konto")
-    visit.shot("account")
+    open_account_from_start(visit, "Mia")
     expect(page.get_by_role("heading", name="Mein Konto", level=1)).to_be_visible()
     expect(page.get_by_text("Angemeldet als Mia Schulz (mia.schulz).")).to_be_visible()
     with data(site) as s:
@@ -150,6 +149,18 @@ def test_learner_sets_own_password_at_first_login(visit: Visit, site: Flask):
         assert ok
         login = s.scalar(select(LoginSession).where(LoginSession.person_id == person.id))
         assert login.amr == ["pwd"]
+
+
+def open_account_from_start(visit: Visit, vorname: str) -> None:
+    """After a login: the start page with the person's services, then "Mein Konto"."""
+    page = visit.page
+    visit.expect_path("/")
+    visit.shot("start")
+    expect(page.get_by_role("heading", name=f"Guten Tag, {vorname}")).to_be_visible()
+    expect(page.get_by_role("heading", name="Ihre Dienste")).to_be_visible()
+    page.get_by_role("navigation", name="Konto").get_by_role("link", name="Mein Konto").click()
+    visit.expect_path("/konto")
+    visit.shot("account")
 
 
 def test_school_admin_enrols_second_factor_then_logs_in_with_code(visit: Visit, site: Flask):
@@ -175,8 +186,7 @@ def test_school_admin_enrols_second_factor_then_logs_in_with_code(visit: Visit, 
     expect(page.get_by_role("heading", name="Ihre Wiederherstellungscodes")).to_be_visible()
     expect(page.locator("ol.codes").get_by_role("listitem")).to_have_count(10)
     page.get_by_role("link", name="Ich habe die Codes gesichert – weiter").click()
-    visit.expect_path("/konto")
-    visit.shot("account-after-enrolment")
+    open_account_from_start(visit, "Jonas")
     expect(
         page.get_by_text("Eingerichtet. Noch 10 unbenutzte Wiederherstellungscodes.")
     ).to_be_visible()
@@ -196,8 +206,7 @@ def test_school_admin_enrols_second_factor_then_logs_in_with_code(visit: Visit, 
     page.get_by_label("Code", exact=True).fill(authenticator.at(time.time(), counter_offset=1))
     page.get_by_role("button", name="Bestätigen").click()
 
-    visit.expect_path("/konto")
-    visit.shot("account")
+    open_account_from_start(visit, "Jonas")
     expect(page.get_by_text("Angemeldet als Jonas Weber (jonas.weber).")).to_be_visible()
     with data(site) as s:
         person = s.scalar(select(Person).where(Person.username == "jonas.weber"))

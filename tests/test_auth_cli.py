@@ -40,7 +40,7 @@ def test_set_password_from_stdin_then_log_in(site, database_url, run_idp):
 
     assert result.returncode == 0, result.stderr
     assert PASSWORD not in result.stdout + result.stderr
-    assert browser(site).login("lea.lern").location == "/konto"
+    assert browser(site).login("lea.lern").location == "/"
     with data(site) as s:
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target == "lea.lern")).all()
         assert actions == ["passwort.gesetzt"]
@@ -72,7 +72,7 @@ def test_v6_2_5_v6_2_9_any_characters_and_long_passwords_are_allowed(site, datab
     for password in ("nurkleinbuchstabenundlang", "Grüße aus Güstrow 🌊", "x" * 40 + "y" * 40):
         result = _idp(run_idp, database_url, "users", "set-password", "lea.lern", input=password)
         assert result.returncode == 0, (password, result.stderr)
-        assert browser(site).login("lea.lern", password).location == "/konto"
+        assert browser(site).login("lea.lern", password).location == "/"
 
 
 def test_v6_2_11_context_words_and_own_name_are_refused(site, database_url, run_idp):
@@ -103,7 +103,7 @@ def test_totp_enrol_json_prints_the_secret_once_and_it_works(site, database_url,
     b = browser(site)
     assert b.login("ida.admin").location == "/login/code"
     code = pyotp.TOTP(enrolled["secret"]).now()
-    assert b.submit("/login/code", {"code": code}).location == "/konto"
+    assert b.submit("/login/code", {"code": code}).location == "/"
 
 
 def test_totp_reset_is_audited_and_asks_for_enrolment_again(site, database_url, run_idp):
@@ -141,7 +141,7 @@ def test_unlock_lifts_the_soft_lock(site, database_url, run_idp):
     result = _idp(run_idp, database_url, "users", "unlock", "lea.lern")
 
     assert result.returncode == 0 and "Sperre aufgehoben" in result.stdout
-    assert browser(site).login("lea.lern").location == "/konto"
+    assert browser(site).login("lea.lern").location == "/"
 
 
 def test_initial_passwords_for_a_school_into_a_csv_for_letters(
@@ -229,4 +229,4 @@ def test_demo_logins_work_as_printed(site, database_url, run_idp, tmp_path):
     b = browser(site)
     assert b.login(official["username"], official["password"]).location == "/login/code"
     code = pyotp.TOTP(official["totp_secret"]).now()
-    assert b.submit("/login/code", {"code": code}).location == "/konto"
+    assert b.submit("/login/code", {"code": code}).location == "/"

@@ -48,7 +48,7 @@ def test_v6_3_1_after_free_attempts_the_account_must_wait_growing_delays(site):
         clock.shift(dt.timedelta(seconds=1))
         assert FAILED in b.login("tom.lehrer").text
         clock.shift(dt.timedelta(seconds=2))
-        assert b.login("tom.lehrer").location == "/konto"
+        assert b.login("tom.lehrer").location == "/"
 
 
 def test_v6_3_1_soft_lock_expires_and_attempts_during_it_do_not_extend_it(site):
@@ -65,7 +65,7 @@ def test_v6_3_1_soft_lock_expires_and_attempts_during_it_do_not_extend_it(site):
             assert FAILED in b.login("tom.lehrer").text
         clock.shift(dt.timedelta(minutes=2))
 
-        assert b.login("tom.lehrer").location == "/konto"
+        assert b.login("tom.lehrer").location == "/"
 
 
 def test_v6_3_1_right_password_and_second_factor_get_through_the_lock(site):
@@ -85,7 +85,7 @@ def test_v6_3_1_right_password_and_second_factor_get_through_the_lock(site):
             {"login_name": "tom.lehrer", "password": PASSWORD, "code": code.now()},
         )
 
-    assert response.location == "/konto"
+    assert response.location == "/"
 
 
 def test_v6_3_1_wrong_code_with_right_password_counts_during_the_lock(site):
@@ -143,7 +143,7 @@ def test_v6_3_1_one_address_trying_many_names_is_slowed_down(database_url, tmp_p
         for i in range(8):
             _fail(attacker, 1, f"name{i}")
         assert FAILED in attacker.login("tom.lehrer").text  # right password, address locked
-        assert browser(site, ip="203.0.113.1").login("tom.lehrer").location == "/konto"
+        assert browser(site, ip="203.0.113.1").login("tom.lehrer").location == "/"
 
 
 def test_the_guard_is_shared_by_all_app_processes(site, database_url):
@@ -162,7 +162,7 @@ def test_successful_login_forgets_the_account_failures(site):
     b = browser(site)
     with time_machine.travel(START, tick=False):
         _fail(b, 2)
-        assert b.login("tom.lehrer").location == "/konto"
+        assert b.login("tom.lehrer").location == "/"
         with data(site) as s:
             assert s.scalars(select(LoginThrottle.kind)).all() == ["ip"]
 

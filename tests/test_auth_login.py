@@ -36,7 +36,7 @@ def test_login_leads_to_the_account_page(site):
     response = b.login("anna.schulz")
 
     assert response.status_code == 302
-    assert response.location == "/konto"
+    assert response.location == "/"
     page = b.get("/konto")
     assert "Angemeldet als Anna Schulz (anna.schulz)" in page.text
 
@@ -47,7 +47,7 @@ def test_username_any_case_and_mail_address_log_in(site, name):
 
     response = browser(site).login(name)
 
-    assert response.location == "/konto"
+    assert response.location == "/"
 
 
 def test_v6_2_8_password_checked_exactly_as_typed(site):
@@ -195,7 +195,7 @@ def test_imported_and_older_hashes_verify_and_are_replaced(site, old_hash):
 
     response = browser(site).login("anna.schulz")
 
-    assert response.location == "/konto"
+    assert response.location == "/"
     with data(site) as s:
         stored = s.scalar(select(Person.password_hash).where(Person.username == "anna.schulz"))
         assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")

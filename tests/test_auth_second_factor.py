@@ -58,7 +58,7 @@ def test_admin_must_enrol_at_login_and_then_always_give_a_code(site):
         clock.shift(dt.timedelta(minutes=1))
         again = browser(site)
         assert again.login("ida.admin").location == "/login/code"
-        assert again.submit("/login/code", {"code": secret.now()}).location == "/konto"
+        assert again.submit("/login/code", {"code": secret.now()}).location == "/"
 
     with data(site) as s:
         row = s.scalars(select(LoginSession).order_by(LoginSession.created_at.desc())).first()
@@ -74,7 +74,7 @@ def test_person_entitled_to_a_sensitive_service_must_enrol(site):
 def test_learner_needs_no_second_factor(site):
     _person(site, "lea.lern", "LERN")
 
-    assert browser(site).login("lea.lern").location == "/konto"
+    assert browser(site).login("lea.lern").location == "/"
 
 
 def test_enrolment_with_a_wrong_code_stores_nothing(site):
@@ -99,7 +99,7 @@ def test_v6_5_1_a_totp_code_works_only_once(site):
         second.login("ida.admin")
         now = code.now()
 
-        assert first.submit("/login/code", {"code": now}).location == "/konto"
+        assert first.submit("/login/code", {"code": now}).location == "/"
         replay = second.submit("/login/code", {"code": now})
 
     assert replay.status_code == 200 and "schon verwendet" in replay.text
@@ -130,7 +130,7 @@ def test_v6_5_1_v6_5_2_recovery_codes_are_hashed_and_work_once(site):
 
     first = browser(site)
     first.login("ida.admin")
-    assert first.submit("/login/code", {"code": codes[3]}).location == "/konto"
+    assert first.submit("/login/code", {"code": codes[3]}).location == "/"
     second = browser(site)
     second.login("ida.admin")
     assert "nicht richtig" in second.submit("/login/code", {"code": codes[3]}).text
@@ -272,4 +272,4 @@ def test_login_with_password_and_code_in_one_form(site):
         "/login/mit-code", {"login_name": "ida.admin", "password": PASSWORD, "code": code.now()}
     )
 
-    assert response.location == "/konto"
+    assert response.location == "/"

@@ -155,7 +155,7 @@ def test_v6_2_2_v6_2_3_v7_4_3_change_password_needs_the_current_one_and_ends_oth
     assert done.location == "/konto"
     assert phone.get("/konto").location == "/login"
     assert laptop.get("/konto").status_code == 200
-    assert browser(site).login("lea.lern", new).location == "/konto"
+    assert browser(site).login("lea.lern", new).location == "/"
 
 
 def test_sessions_are_stored_only_when_needed(site):

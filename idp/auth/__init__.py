@@ -30,5 +30,8 @@ def init_app(app: Flask) -> None:
     )
     app.session_interface = DatabaseSessionInterface()
     csrf.init_app(app)
+    from idp.portal import blueprint as portal
+
     app.register_blueprint(auth)
     app.register_blueprint(account)
+    app.register_blueprint(portal)

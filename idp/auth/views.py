@@ -42,11 +42,6 @@ def failed_message() -> str:
     )
 
 
-@blueprint.get("/")
-def start() -> Response:
-    return redirect(url_for("account.overview"))
-
-
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Response | str:
     """Name and password. Every visitor of the state passes here, so this page does without
@@ -55,7 +50,7 @@ def login() -> Response | str:
     current = current_login(session)  # type: ignore[arg-type]
     if current is not None and stepup.satisfies(current, requirement):
         stepup.take_return_to()
-        return redirect(return_to or url_for("account.overview"))
+        return redirect(return_to or url_for("portal.start"))
     login_name = request.form.get("login_name", "")
     if request.method == "GET" and "login_hint" in session:
         login_name = session.pop("login_hint")  # OIDC login_hint of the service
@@ -271,7 +266,7 @@ def _advance(
 
 def _complete(person: Person, amr: list[str]) -> Response:
     had_failures = (session.pop(IN_PROGRESS, None) or {}).get("failures", True)
-    target = stepup.take_return_to() or url_for("account.overview")
+    target = stepup.take_return_to() or url_for("portal.start")
     establish(session, person.id, amr)  # type: ignore[arg-type]
     accounts.logged_in(db.session, auth_settings(), person, _ip(), had_failures)
     # Saving the session (it was just changed) commits all of this in one transaction.
