@@ -25,10 +25,12 @@ demo: $(STAMP)
 	$(IDP) import run --source personal $(DEMO_DIR)/personal --actor demo
 	@echo
 	@echo "Demo-Land aus $(DEMO_DIR)/ (SIP-Schule- und Personal-Export) importiert."
-	$(IDP) demo-logins
-	@echo "Anmelden: http://127.0.0.1:8080/login"
-	@echo "schul-idp läuft gleich auf http://127.0.0.1:8080  (Strg+C beendet)"
+	$(IDP) demo-logins --client-file $(DEMO_DIR)/demo-client.json --client-port 8081
+	@echo "Anmelden: http://127.0.0.1:8080/login   (Strg+C beendet beides)"
 	@echo
+	@# The demo service runs beside the IdP and stops with it.
+	$(BIN)/python -m idp.demodata.relying_party --client $(DEMO_DIR)/demo-client.json --port 8081 & \
+	rp=$$!; trap 'kill $$rp 2>/dev/null' EXIT INT TERM; \
 	$(IDP) serve --host 127.0.0.1 --port 8080
 
 test: $(STAMP) system-test

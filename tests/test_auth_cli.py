@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from idp import audit
 from idp.auth import passwords
-from idp.models import AuditEvent, LoginThrottle, Person
+from idp.models import AuditEvent, LoginThrottle, OAuthClient, Person
 from tests import factories as f
 from tests.importing import demo_export, idp_import
 from tests.web import PASSWORD, browser, data, with_password
@@ -214,9 +214,16 @@ def test_demo_logins_work_as_printed(site, database_url, run_idp, tmp_path):
         )
         assert code == 0, stderr
 
-    result = _idp(run_idp, database_url, "demo-logins", "--json")
+    client_file = tmp_path / "demo-client.json"
+    result = _idp(run_idp, database_url, "demo-logins", "--json", "--client-file", str(client_file))
 
     assert result.returncode == 0, result.stderr
+    registration = json.loads(client_file.read_text())
+    with data(site) as s:
+        client = s.get(OAuthClient, registration["client_id"])
+        assert client.name == "Demo-Dienst" and client.check_client_secret(
+            registration["client_secret"]
+        )
     logins = {login["rolle"].split(" ")[0]: login for login in json.loads(result.stdout)}
     learner, teacher = logins["Schülerin/Schüler"], logins["Lehrkraft"]
     official = logins["Bildungsministerium"]

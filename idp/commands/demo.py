@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
@@ -18,8 +20,15 @@ def register(cli: click.Group) -> None:
 
 @click.command("demo-logins")
 @click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
+@click.option(
+    "--client-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Auch den Demo-Dienst (OIDC) anlegen und seine Zugangsdaten hierhin schreiben.",
+)
+@click.option("--client-port", default=8081, show_default=True, help="Port des Demo-Dienstes.")
 @with_app
-def demo_logins_command(as_json: bool) -> None:
+def demo_logins_command(as_json: bool, client_file: Path | None, client_port: int) -> None:
     """Give four persons of the imported demo state fresh passwords and print them.
 
     Only for a demo installation: the passwords (and one TOTP secret) are printed.
@@ -33,6 +42,20 @@ def demo_logins_command(as_json: bool) -> None:
         logins = create_demo_logins(db.session, auth_settings(), current_policies())
     except NoDemoState as exc:
         raise UsageProblem(str(exc)) from None
+    service_url = None
+    if client_file is not None:
+        from flask import current_app
+
+        from idp.demodata.logins import register_demo_client
+
+        service_url = f"http://127.0.0.1:{client_port}"
+        registration = register_demo_client(
+            db.session, current_policies(), current_app.config["IDP"].issuer, service_url
+        )
+        # Written before the commit: without the file, the demo service could not log in.
+        client_file.parent.mkdir(parents=True, exist_ok=True)
+        client_file.write_text(json.dumps(registration, indent=2), encoding="utf-8")
+        client_file.chmod(0o600)
     db.session.commit()
     if as_json:
         print_json([asdict(login) for login in logins])
@@ -45,3 +68,5 @@ def demo_logins_command(as_json: bool) -> None:
             click.echo(f"      {login.note}")
         if login.totp_secret:
             click.echo(f"      TOTP-Geheimnis für die Authenticator-App: {login.totp_secret}")
+    if service_url:
+        click.echo(f"Demo-Dienst (meldet über OIDC an): {service_url}/")

@@ -128,3 +128,31 @@ def _school_of(session: Session, person: Person) -> Organisation:
         .order_by(Organisation.kennung)
         .limit(1)
     ).one()
+
+
+DEMO_CLIENT_NAME = "Demo-Dienst"
+
+
+def register_demo_client(session: Session, policies: Policies, issuer: str, base: str) -> dict:
+    """(Re-)register the demo relying party for the Stundenplan service; its secret is new."""
+    from sqlalchemy import delete
+
+    from idp.models import OAuthClient
+    from idp.oidc import clients
+
+    session.execute(delete(OAuthClient).where(OAuthClient.name == DEMO_CLIENT_NAME))
+    registered = clients.register(
+        session,
+        policies,
+        name=DEMO_CLIENT_NAME,
+        service="stundenplan",
+        redirect_uris=[f"{base}/callback"],
+        post_logout_redirect_uris=[f"{base}/"],
+        backchannel_logout_uri=f"{base}/backchannel-logout",
+        initiate_login_uri=f"{base}/login",
+    )
+    return {
+        "issuer": issuer.rstrip("/"),
+        "client_id": registered.client.client_id,
+        "client_secret": registered.secret,
+    }
