@@ -113,6 +113,8 @@ SCHEMA: dict[str, Schema] = {
         "access_token_seconds": (int, 300),
         "id_token_seconds": (int, 300),
         "refresh_token_days": (int, 30),
+        # PKCE is always required of public clients; true requires it of every client.
+        "pkce_for_all_clients": (bool, False),
     },
 }
 

@@ -32,8 +32,11 @@ def make_config(database_url: str, **extra_env: str) -> Config:
 
 
 def migrate(database_url: str) -> None:
-    from idp import database
+    from sqlalchemy import delete, update
+
+    from idp import audit, database
     from idp.extensions import db
+    from idp.models import AuditEvent, AuditHead
     from idp.oidc import keys
     from idp.policy import current_policies
 
@@ -41,8 +44,11 @@ def migrate(database_url: str) -> None:
     with app.app_context():
         database.upgrade()
         database.sync_policy_rows(current_policies())
-        # Keys once in the template: an RSA key takes a while to generate.
+        # Keys once in the template: an RSA key takes a while to generate. Tests expect an
+        # empty audit trail, so the keys' creation events go again.
         keys.ensure_keys(db.session)
+        db.session.execute(delete(AuditEvent))
+        db.session.execute(update(AuditHead).values(last_id=0, last_hash=audit.GENESIS))
         db.session.commit()
         db.engine.dispose()
 

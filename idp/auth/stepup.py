@@ -24,14 +24,21 @@ PENDING_KEY = "weiter"
 
 @dataclass(frozen=True)
 class Requirement:
-    """What a login must have: a second factor, and/or be at most `max_age` seconds old."""
+    """What a login must have: a second factor, be at most `max_age` seconds old, and/or have
+    been made after `made_after` (epoch seconds: "log in again", e.g. OIDC prompt=login)."""
 
     second_factor: bool = False
     max_age: int | None = None
+    made_after: float | None = None
 
     def stricter(self, other: Requirement) -> Requirement:
         ages = [a for a in (self.max_age, other.max_age) if a is not None]
-        return Requirement(self.second_factor or other.second_factor, min(ages) if ages else None)
+        afters = [a for a in (self.made_after, other.made_after) if a is not None]
+        return Requirement(
+            self.second_factor or other.second_factor,
+            min(ages) if ages else None,
+            max(afters) if afters else None,
+        )
 
 
 def requirement_for(service_code: str, max_age: int | None = None) -> Requirement:
@@ -52,11 +59,14 @@ def satisfies(
     at = at or now()
     if requirement.second_factor and (login.otp_time is None or "otp" not in (login.amr or [])):
         return False
-    if requirement.max_age is not None:
-        made = login.otp_time if requirement.second_factor else login.auth_time
-        if made is None or (at - made).total_seconds() > requirement.max_age:
-            return False
-    return True
+    made = login.otp_time if requirement.second_factor else login.auth_time
+    if requirement.max_age is not None and (
+        made is None or (at - made).total_seconds() > requirement.max_age
+    ):
+        return False
+    return requirement.made_after is None or (
+        made is not None and made.timestamp() >= requirement.made_after
+    )
 
 
 def current_satisfies(requirement: Requirement) -> bool:
@@ -74,7 +84,9 @@ def ask_for_login(return_to: str, requirement: Requirement | None = None) -> Res
 def pending() -> tuple[str | None, Requirement]:
     """Where to go after the login, and what that login must satisfy."""
     data = session.get(PENDING_KEY) or {}
-    requirement = Requirement(bool(data.get("second_factor")), data.get("max_age"))
+    requirement = Requirement(
+        bool(data.get("second_factor")), data.get("max_age"), data.get("made_after")
+    )
     return data.get("return_to"), requirement
 
 

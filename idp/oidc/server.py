@@ -56,6 +56,8 @@ class Context:
     auth_time: dt.datetime | None = None
     acr: str | None = None
     amr: list = field(default_factory=list)
+    # A family's end, fixed when it began: rotation does not extend it (ASVS V10.4.8).
+    family_expires_at: dt.datetime | None = None
 
 
 def acr_for(amr: list[str]) -> str:
@@ -141,7 +143,8 @@ def save_token(token: dict, request) -> None:
             auth_time=context.auth_time or now(),
             acr=context.acr,
             amr=context.amr,
-            expires_at=now() + dt.timedelta(days=settings.refresh_token_days),
+            expires_at=context.family_expires_at
+            or now() + dt.timedelta(days=settings.refresh_token_days),
         )
     )
 
@@ -164,7 +167,7 @@ def revoke_family(family_id: uuid.UUID) -> None:
 
 
 class S256Only(CodeChallenge):
-    """PKCE with S256 only; required for public clients, allowed for confidential ones."""
+    """PKCE with S256 only; required for public clients (and, if configured, for all)."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 (Authlib's attribute)
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
@@ -174,8 +177,8 @@ class S256Only(CodeChallenge):
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
         if challenge and method != "S256":
             raise InvalidRequestError("'code_challenge_method' must be S256")
-        if not challenge and grant.request.client.public:
-            raise InvalidRequestError("public clients must use PKCE ('code_challenge')")
+        if not challenge and (grant.request.client.public or oidc_settings().pkce_for_all_clients):
+            raise InvalidRequestError("PKCE is required ('code_challenge')")
         super().validate_code_challenge(grant, redirect_uri)
 
     def get_authorization_code_challenge(self, authorization_code):
@@ -317,6 +320,7 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
             auth_time=refresh_token.auth_time,
             acr=refresh_token.acr,
             amr=list(refresh_token.amr or []),
+            family_expires_at=refresh_token.expires_at,
         )
         return person
 

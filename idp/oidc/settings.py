@@ -15,6 +15,7 @@ class OidcSettings:
     access_token_seconds: int
     id_token_seconds: int
     refresh_token_days: int
+    pkce_for_all_clients: bool
 
     @classmethod
     def from_app(cls, app: Flask) -> OidcSettings:
@@ -26,6 +27,7 @@ class OidcSettings:
             access_token_seconds=oidc["access_token_seconds"],
             id_token_seconds=oidc["id_token_seconds"],
             refresh_token_days=oidc["refresh_token_days"],
+            pkce_for_all_clients=oidc["pkce_for_all_clients"],
         )
 
 

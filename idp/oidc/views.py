@@ -4,8 +4,8 @@ the login and step-up, the entitlement check, and German pages for people."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import time
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, render_template, request, session
@@ -16,7 +16,6 @@ from wtforms import ValidationError
 
 from idp.auth import stepup
 from idp.auth.sessions import current_login
-from idp.clock import now
 from idp.extensions import db
 from idp.models import ClientSession, OAuthClient, Person
 from idp.oidc import keys, logout, tokens
@@ -81,30 +80,27 @@ def jwks() -> Response:
 
 @blueprint.route("/oidc/authorize", methods=["GET", "POST"])
 def authorize() -> Response | str | tuple:
+    login = current_login(session)  # type: ignore[arg-type]
+    person = db.session.get(Person, login.person_id) if login is not None else None
     try:
-        grant = authorization.get_consent_grant(end_user=None)
+        grant = authorization.get_consent_grant(end_user=person)
     except OAuth2Error as error:
         if getattr(error, "redirect_uri", None):
             return authorization.handle_error_response(None, error)
         # No valid client or redirect URI: tell the person, never redirect anywhere.
         return _problem(_("Die Anmeldeanfrage des Dienstes ist ungültig."), 400)
     client: OAuthClient = grant.client
-    prompt = set((request.values.get("prompt") or "").split())
-    requirement = stepup.requirement_for(client.service_code, _max_age())
-    if ACR_SECOND_FACTOR in (request.values.get("acr_values") or "").split():
-        requirement = requirement.stricter(stepup.Requirement(second_factor=True))
-    sensitive = current_policies().services[client.service_code].sensitive
-    login = current_login(session)  # type: ignore[arg-type]
-    fresh_enough = _fresh_since_asked(login) if ("login" in prompt or sensitive) else True
-    if not stepup.satisfies(login, requirement) or not fresh_enough:
-        if "none" in prompt:
+    requirement = _requirement(client)
+    if not stepup.satisfies(login, requirement):
+        if "none" in _prompt():
             return _redirect_error(grant, "login_required")
         return _ask_for_login(requirement)
-    person = db.session.get(Person, login.person_id)
+    assert person is not None and login is not None
     facts = load_person_facts(db.session, current_policies(), person)
     decision = entitlement(current_policies(), facts, client.service_code)
     if not decision.allowed:
         return _denied(grant, decision.message)
+    _forget_asked()
     if db.session.get(ClientSession, (login.id, client.client_id)) is None:
         db.session.add(
             ClientSession(
@@ -115,6 +111,24 @@ def authorize() -> Response | str | tuple:
     response = authorization.create_authorization_response(grant=grant, grant_user=person)
     db.session.commit()
     return response
+
+
+def _requirement(client: OAuthClient) -> stepup.Requirement:
+    """What this request demands of the login: the service's own needs, tightened by the
+    request (max_age, acr_values), and for prompt=login, max_age=0 and sensitive services a
+    login made after the request was first seen. A client can only ask for more."""
+    max_age = _max_age()
+    requirement = stepup.requirement_for(client.service_code, max_age or None)
+    if ACR_SECOND_FACTOR in (request.values.get("acr_values") or "").split():
+        requirement = requirement.stricter(stepup.Requirement(second_factor=True))
+    sensitive = current_policies().services[client.service_code].sensitive
+    if "login" in _prompt() or max_age == 0 or sensitive:
+        requirement = requirement.stricter(stepup.Requirement(made_after=_first_seen()))
+    return requirement
+
+
+def _prompt() -> set[str]:
+    return set((request.values.get("prompt") or "").split())
 
 
 @blueprint.route("/oidc/logout", methods=["GET", "POST"])
@@ -196,30 +210,28 @@ def _request_key() -> str:
     return hashlib.sha256(request.full_path.encode()).hexdigest()[:32]
 
 
+def _first_seen() -> float:
+    """When this very authorization request was first seen in this browser (epoch seconds)."""
+    asked = dict(session.get(ASKED) or {})
+    key = _request_key()
+    if key not in asked:
+        asked[key] = time.time()
+        session[ASKED] = dict(list(asked.items())[-5:])  # a few pending requests at most
+    return float(asked[key])
+
+
+def _forget_asked() -> None:
+    asked = dict(session.get(ASKED) or {})
+    if asked.pop(_request_key(), None) is not None:
+        session[ASKED] = asked
+
+
 def _ask_for_login(requirement: stepup.Requirement) -> Response:
     """Log in (again), then come back to this very request."""
-    asked = dict(session.get(ASKED) or {})
-    asked[_request_key()] = now().isoformat()
-    session[ASKED] = dict(list(asked.items())[-5:])  # a few pending requests at most
     hint = request.values.get("login_hint")
     if hint:
         session["login_hint"] = hint[:255]
     return stepup.ask_for_login(request.full_path, requirement)
-
-
-def _fresh_since_asked(login) -> bool:
-    """For prompt=login and sensitive services: a login made after this request was first seen."""
-    if login is None or login.auth_time is None:
-        return False
-    asked = (session.get(ASKED) or {}).get(_request_key())
-    if asked is None:
-        return False
-    if login.auth_time >= dt.datetime.fromisoformat(asked):
-        remaining = dict(session.get(ASKED) or {})
-        remaining.pop(_request_key(), None)
-        session[ASKED] = remaining
-        return True
-    return False
 
 
 def _redirect_error(grant, error: str) -> Response:
