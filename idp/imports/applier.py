@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, text, update
@@ -100,9 +100,7 @@ class _Applier:
             self._matches,
         ):
             step()
-            # Audit as we go: the events of one step at a time are held in memory.
-            self.audited += audit.append_many(self.session, self.events, at=self.stamp)
-            self.events.clear()
+            self._write_events()
         self.progress("Protokoll", self.audited)
         self._write_outbox()
 
@@ -113,8 +111,8 @@ class _Applier:
         for chunk in batched(rows, CHUNK):
             self.session.execute(statement, chunk)
 
-    def _insert(self, model: type, rows: Iterable[dict]) -> None:
-        bulk_insert(self.session, model.__table__, rows)
+    def _insert(self, model: type, rows: Iterable[dict]) -> int:
+        return bulk_insert(self.session, model.__table__, rows)
 
     def _event(self, action: str, target: str, org: uuid.UUID | None = None, **details) -> None:
         self.events.append(
@@ -126,6 +124,13 @@ class _Applier:
                 details={"quelle": self.source, **details},
             )
         )
+        if len(self.events) >= CHUNK:
+            self._write_events()
+
+    def _write_events(self) -> None:
+        # Audit as we go: a first import's half a million events are never all in memory.
+        self.audited += audit.append_many(self.session, self.events, at=self.stamp)
+        self.events.clear()
 
     def _notify(self, object_type: str, object_id: uuid.UUID, operation: str) -> None:
         # One outbox event per object and plan: the worker reads the object's current state.
@@ -232,34 +237,35 @@ class _Applier:
         self.progress("Organisationen", len(creates) + len(self.changes.orgs_update))
 
     def _new_persons(self) -> None:
-        rows, records = [], []
+        records: list[tuple[str, uuid.UUID, str]] = []
+        created = self._insert(Person, self._new_person_rows(records))
+        self._records("person", records)
+        self.progress("Personen angelegt", created)
+
+    def _new_person_rows(self, records: list[tuple[str, uuid.UUID, str]]) -> Iterator[dict]:
+        """The rows of the new persons, made as they are inserted (memory stays flat)."""
         for new in self.changes.persons_create:
             person_id = new_id()
             self.new_person_ids[new.external_id] = person_id
-            rows.append(
-                {
-                    "id": person_id,
-                    "vorname": new.vorname,
-                    "familienname": new.familienname,
-                    "geburtsdatum": _date(new.geburtsdatum),
-                    "sortname": sort_key(new.familienname, new.vorname),
-                    "username": new.username,
-                    "mail": new.mail,
-                    "status": "aktiv",
-                    "must_change_password": True,
-                    "auskunftssperre": False,
-                    "created_at": self.stamp,
-                    "updated_at": self.stamp,
-                }
-            )
             records.append((new.external_id, person_id, new.row_hash))
             self._event(
                 "person.angelegt", f"person:{new.username}", None, externe_id=new.external_id
             )
             self._notify("person", person_id, "upsert")
-        self._insert(Person, rows)
-        self._records("person", records)
-        self.progress("Personen angelegt", len(rows))
+            yield {
+                "id": person_id,
+                "vorname": new.vorname,
+                "familienname": new.familienname,
+                "geburtsdatum": _date(new.geburtsdatum),
+                "sortname": sort_key(new.familienname, new.vorname),
+                "username": new.username,
+                "mail": new.mail,
+                "status": "aktiv",
+                "must_change_password": True,
+                "auskunftssperre": False,
+                "created_at": self.stamp,
+                "updated_at": self.stamp,
+            }
 
     def _person_updates(self) -> None:
         for change in self.changes.persons_update:
@@ -283,32 +289,7 @@ class _Applier:
         self.progress("Personen geändert", len(self.changes.persons_update))
 
     def _kontexte(self) -> None:
-        rows = []
-        for start in self.changes.kontexte_start:
-            person_id = self._person(start.person)
-            org_id = self.org_ids[(start.org_typ, start.org_kennung)]
-            rows.append(
-                {
-                    "id": new_id(),
-                    "person_id": person_id,
-                    "organisation_id": org_id,
-                    "rolle": start.rolle,
-                    "valid_from": _date(start.valid_from),
-                    "valid_until": _date(start.valid_until),
-                    "source": self.source,
-                    "created_at": self.stamp,
-                }
-            )
-            if not start.person.startswith("new:"):
-                self._event(
-                    "kontext.begonnen",
-                    f"person:{start.person}",
-                    org_id,
-                    rolle=start.rolle,
-                    organisation=start.org_kennung,
-                )
-            self._notify("person", person_id, "upsert")
-        self._insert(Personenkontext, rows)
+        started = self._insert(Personenkontext, self._started_kontexte())
         # Ended and changed contexts both get a new last day: one statement serves both.
         table = Personenkontext.__table__
         new_last_days = [(e.id, e.valid_until) for e in self.changes.kontexte_end if e.valid_until]
@@ -339,8 +320,32 @@ class _Applier:
             self._notify("person", uuid.UUID(change.person), "upsert")
         self.progress(
             "Kontexte",
-            len(rows) + len(self.changes.kontexte_end) + len(self.changes.kontexte_change),
+            started + len(self.changes.kontexte_end) + len(self.changes.kontexte_change),
         )
+
+    def _started_kontexte(self) -> Iterator[dict]:
+        for start in self.changes.kontexte_start:
+            person_id = self._person(start.person)
+            org_id = self.org_ids[(start.org_typ, start.org_kennung)]
+            if not start.person.startswith("new:"):
+                self._event(
+                    "kontext.begonnen",
+                    f"person:{start.person}",
+                    org_id,
+                    rolle=start.rolle,
+                    organisation=start.org_kennung,
+                )
+            self._notify("person", person_id, "upsert")
+            yield {
+                "id": new_id(),
+                "person_id": person_id,
+                "organisation_id": org_id,
+                "rolle": start.rolle,
+                "valid_from": _date(start.valid_from),
+                "valid_until": _date(start.valid_until),
+                "source": self.source,
+                "created_at": self.stamp,
+            }
 
     def _leaving_and_returning(self) -> None:
         table = Person.__table__
@@ -454,7 +459,7 @@ class _Applier:
         self._insert(MatchCandidate, rows)
 
     def _write_outbox(self) -> None:
-        rows = [
+        rows = (
             {
                 "created_at": self.stamp,
                 "service": None,
@@ -466,9 +471,8 @@ class _Applier:
                 "status": "pending",
             }
             for (kind, object_id), operation in self.outbox.items()
-        ]
-        self._insert(OutboxEvent, rows)
-        self.progress("Ausgang (Provisionierung)", len(rows))
+        )
+        self.progress("Ausgang (Provisionierung)", self._insert(OutboxEvent, rows))
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -31,6 +31,7 @@ from idp.imports.state import (
     load_state,
     persons_by_id,
     persons_by_name_and_birth,
+    taken_names,
 )
 from idp.models import Person, Personenkontext
 from idp.naming import MailAllocator, UsernameAllocator, sort_key
@@ -55,10 +56,12 @@ def make_plan(
     problems: list[Problem] | None = None,
     on: dt.date | None = None,
     settings_hash: str = "",
+    state: DbState | None = None,
 ) -> p.Plan:
-    """Compute the plan for one source's export against the database."""
+    """Compute the plan for one source's export against the database (as `state` says, if
+    the caller loaded it before reading the export)."""
     on = on or today()
-    state = load_state(session, data.source)
+    state = state or load_state(session, data.source)
     planner = _Planner(session, policies, data, settings, state, on)
     planner.plan_orgs()
     planner.plan_persons()
@@ -164,28 +167,27 @@ class _Planner:
 
     def plan_persons(self) -> None:
         records = self._valid_records()
-        seen = {r.external_id for r in records} | self.data.skipped_ids
+        # Unchanged persons (no record built) are present in the export all the same.
+        seen = {r.external_id for r in records} | self.data.unchanged | self.data.skipped_ids
+        hashes = self.state.hashes
         changed: list[tuple[PersonRecord, uuid.UUID]] = []
         new: list[PersonRecord] = []
         for record in records:
-            known = self.state.records.get(("person", record.external_id))
+            known = hashes.get(record.external_id)
             if known is None:
                 new.append(record)
                 continue
-            self.person_ids[record.external_id] = known[0]
-            if known[1] != record.row_hash():
-                changed.append((record, known[0]))
-        missing = [
-            (ext, obj)
-            for (kind, ext), (obj, _h) in self.state.records.items()
-            if kind == "person" and ext not in seen
-        ]
-        ids = [pid for _r, pid in changed] + [pid for _e, pid in missing]
+            pid = self.state.person_id(record.external_id)
+            self.person_ids[record.external_id] = pid
+            if known != record.row_hash():
+                changed.append((record, pid))
+        missing = [self.state.person_id(ext) for ext in hashes if ext not in seen]
+        ids = [pid for _r, pid in changed] + missing
         persons = persons_by_id(self.session, ids)
         kontexte = current_kontexte(self.session, ids, self.on, self.data.source)
         for record, pid in changed:
             self._plan_changed(record, persons[pid], kontexte.get(pid, []))
-        for _ext, pid in missing:
+        for pid in missing:
             if pid in persons:
                 self._end_kontexte(str(pid), kontexte.get(pid, []), keep=set())
         self._plan_new(new)
@@ -318,10 +320,13 @@ class _Planner:
                 self.ending_at[school.kennung if school else org.kennung] += 1
 
     def _plan_new(self, records: list[PersonRecord]) -> None:
+        if not records:
+            return
         keys = {(r.familienname, r.vorname, r.geburtsdatum) for r in records if r.geburtsdatum}
         look_alikes = persons_by_name_and_birth(self.session, keys)
-        usernames = UsernameAllocator(self.state.usernames, self.policies.naming)
-        mails = MailAllocator(self.state.mails, self.policies.naming)
+        taken_usernames, taken_mails = taken_names(self.session)
+        usernames = UsernameAllocator(taken_usernames, self.policies.naming)
+        mails = MailAllocator(taken_mails, self.policies.naming)
         for record in records:
             decision = self.state.match_decisions.get(record.external_id)
             twin = look_alikes.get((record.familienname, record.vorname, record.geburtsdatum))
@@ -415,7 +420,7 @@ class _Planner:
             )
         # A learner in this export has all their guardians listed here: links of theirs that
         # are not listed have ended. A learner who left keeps their links until retention.
-        present = {r.external_id for r in self.data.persons}
+        present = {r.external_id for r in self.data.persons} | self.data.unchanged
         for pair, link_id in existing.items():
             if pair[1] in present and pair not in wanted:
                 self.changes.links_end.append(
@@ -424,15 +429,19 @@ class _Planner:
 
     def _ref(self, external_id: str) -> str | None:
         person = self.person_ids.get(external_id)
+        if person is None and external_id in self.data.unchanged:
+            person = self.state.person_id(external_id)
         return None if person is None else str(person)
 
     # -- the circuit breaker ------------------------------------------------------------
 
     def breaker(self) -> p.Breaker:
-        totals = self._active_totals()
         verdict = p.Breaker(
             school_limit=self.settings.school_share, source_limit=self.settings.source_share
         )
+        if not self.ending_at:
+            return verdict  # nothing ends: no need to count what is active
+        totals = self._active_totals()
         for kennung, ending in sorted(self.ending_at.items()):
             total = totals.get(kennung, 0)
             if total and ending / total > self.settings.school_share:

@@ -2,7 +2,8 @@
 
 A reader (sip, personal, ldap) turns its files or directory entries into these; the planner
 compares them with the database. Each record remembers where it came from, for error
-messages, and a hash of exactly the fields that matter, for cheap no-change re-imports.
+messages, and a hash for cheap no-change re-imports: of the raw rows it was read from where
+the reader made one (see digests.py), else of exactly the fields that matter.
 """
 
 from __future__ import annotations
@@ -54,9 +55,12 @@ class PersonRecord(NamedTuple):
     origin: Origin
     geburtsdatum: dt.date | None = None
     kontexte: tuple[KontextRecord, ...] = ()
+    digest: str = ""  # the reader's hash of the raw rows (digests.py), if it made one
 
     def row_hash(self) -> str:
-        """Hash of everything the import stores about this person (not where it was read)."""
+        """The hash stored with the person: the reader's digest, else one of its fields."""
+        if self.digest:
+            return self.digest
         # Control characters never reach a record (the CSV reader refuses them), so they can
         # separate fields unambiguously.
         kontexte = sorted(
@@ -76,9 +80,9 @@ class PersonRecord(NamedTuple):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class LinkRecord:
-    """A guardian → learner relation, by the external ids of both."""
+class LinkRecord(NamedTuple):
+    """A guardian → learner relation, by the external ids of both (a named tuple, like
+    KontextRecord: a state's export has a third of a million)."""
 
     guardian_id: str
     learner_id: str
@@ -107,3 +111,6 @@ class SourceData:
     files: dict[str, dict] = field(default_factory=dict)
     # External ids of rows skipped for errors: such a person is not "missing from the export".
     skipped_ids: set[str] = field(default_factory=set)
+    # External ids of persons whose rows hash as at the last import (digests.py): present in
+    # the export and unchanged, so no record was built for them.
+    unchanged: set[str] = field(default_factory=set)

@@ -52,11 +52,15 @@ class DbState:
     head: list
     orgs: dict[tuple[str, str], OrgRow]
     orgs_by_id: dict[uuid.UUID, OrgRow]
-    records: dict[tuple[str, str], tuple[uuid.UUID, str]]  # (kind, external id) -> (id, hash)
-    external_ids: dict[object, str]  # person id as the driver returns it -> external id
-    usernames: set[str]
-    mails: set[str]
+    hashes: dict[str, str]  # external id of a person of this source -> stored row hash
+    # Person ids as the driver returns them (converted only where a plan needs them).
+    raw_ids: dict[str, object]  # external id -> person id
+    external_ids: dict[object, str]  # person id -> external id
     match_decisions: dict[str, tuple[uuid.UUID, str | None]] = field(default_factory=dict)
+
+    def person_id(self, external_id: str) -> uuid.UUID:
+        """The id of a person of this source (the external id must be known)."""
+        return as_uuid(self.raw_ids[external_id])
 
     def org_id(self, typ: str, kennung: str) -> uuid.UUID | None:
         row = self.orgs.get((typ, kennung))
@@ -76,20 +80,15 @@ def load_state(session: Session, source: str) -> DbState:
         OrgRow(o.id, str(o.typ), o.kennung, o.name, o.parent_id, o.schultraeger_id, o.schulart)
         for o in session.execute(select(Organisation)).scalars()
     ]
-    # Object ids as the driver returns them, converted here in one cheap step: half a
-    # million UUIDs parsed the general way cost seconds.
+    # Object ids as the driver returns them: half a million UUIDs parsed cost seconds, and a
+    # plan needs the ids of the few persons that change.
     rows = session.execute(
         select(
-            SourceRecord.kind,
             SourceRecord.external_id,
             _raw(SourceRecord.object_id),
             SourceRecord.row_hash,
         ).where(SourceRecord.source == source, SourceRecord.kind == "person")
     ).all()
-    records = {(kind, ext): (as_uuid(raw), digest) for kind, ext, raw, digest in rows}
-    by_raw_id = {raw: ext for _kind, ext, raw, _digest in rows}
-    usernames = set(session.scalars(select(Person.username)))
-    mails = {m for m in session.scalars(select(Person.mail).where(Person.mail.is_not(None)))}
     decisions = {
         ext: (person_id, decision)
         for ext, person_id, decision in session.execute(
@@ -102,12 +101,18 @@ def load_state(session: Session, source: str) -> DbState:
         head=[head.last_id, head.last_hash] if head else [0, "0" * 64],
         orgs={(o.typ, o.kennung): o for o in orgs},
         orgs_by_id={o.id: o for o in orgs},
-        records=records,
-        external_ids=by_raw_id,
-        usernames=usernames,
-        mails=mails,
+        hashes={ext: digest for ext, _raw_id, digest in rows},
+        raw_ids={ext: raw_id for ext, raw_id, _digest in rows},
+        external_ids={raw_id: ext for ext, raw_id, _digest in rows},
         match_decisions=decisions,
     )
+
+
+def taken_names(session: Session) -> tuple[set[str], set[str]]:
+    """Every username and mail address in use (new persons' names must differ)."""
+    usernames = set(session.scalars(select(Person.username)))
+    mails = set(session.scalars(select(Person.mail).where(Person.mail.is_not(None))))
+    return usernames, mails
 
 
 def current_kontexte(

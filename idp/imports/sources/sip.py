@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from idp.imports.columns import FileSpec, file_info, read_files, resolve
+from idp.imports.digests import RowDigests
 from idp.imports.fields import RowChecker
 from idp.imports.problems import Problem
 from idp.imports.records import (
@@ -56,17 +57,18 @@ SPECS = [
 
 
 def read_sip(
-    folder: Path, overrides: Mapping, land: tuple[str, str]
+    folder: Path, overrides: Mapping, land: tuple[str, str], digests: RowDigests | None = None
 ) -> tuple[SourceData, list[Problem]]:
     """Read the export in `folder`; returns the records and the problems of single rows.
 
     A problem of a file as a whole (missing file, encoding, header, truncation) raises
     ImportRejected; rows with problems are left out and reported, and their people are not
-    taken as missing from the export.
+    taken as missing from the export. A person whose rows `digests` knows unchanged is only
+    counted as present (SourceData.unchanged).
     """
     mapping = resolve(SPECS, overrides, SOURCE)
     tables = read_files(folder, SPECS, mapping)
-    reader = _SipReader(tables, mapping, land)
+    reader = _SipReader(tables, mapping, land, digests or RowDigests({}, ""))
     reader.read()
     data = reader.data
     data.files = file_info(tables)
@@ -74,8 +76,10 @@ def read_sip(
 
 
 class _SipReader:
-    def __init__(self, tables: dict, mapping: dict, land: tuple[str, str]) -> None:
-        self.tables, self.mapping, self.land = tables, mapping, land
+    def __init__(
+        self, tables: dict, mapping: dict, land: tuple[str, str], digests: RowDigests
+    ) -> None:
+        self.tables, self.mapping, self.land, self.digests = tables, mapping, land, digests
         self.data = SourceData(source=SOURCE)
         self.problems: list[Problem] = []
         self.schools: set[str] = set()
@@ -180,8 +184,25 @@ class _SipReader:
 
     def _learners(self) -> None:
         file = "schueler.csv"
+        table = self.tables[file]
         seen: set[str] = set()
-        for check, row in self.rows(file):
+        unchanged = self.data.unchanged
+        for line, row in table.rows:
+            digest = self.digests.of(row.values())
+            ext = LEARNER + row["external_id"]
+            key = (row["schule"], row["nummer"])
+            if (
+                self.digests.unchanged(ext, digest)
+                and ext not in seen
+                and key not in self.learner_ids
+                and (row["schule"], row["klasse"]) in self.classes
+            ):
+                # The row the last import took: only the checks against other rows are due.
+                seen.add(ext)
+                self.learner_ids[key] = ext
+                unchanged.add(ext)
+                continue
+            check = RowChecker(str(table.path), line, self.problems)
             number, ext, vorname, familienname = self._identity(check, row, file, LEARNER, seen)
             geburtsdatum = check.date(
                 row["geburtsdatum"], self.col(file, "geburtsdatum"), required=True
@@ -228,6 +249,7 @@ class _SipReader:
                             column=self.col(file, "klasse"),
                         ),
                     ),
+                    digest,
                 )
             )
 
@@ -236,43 +258,63 @@ class _SipReader:
         schools_of: dict[str, set[str]] = defaultdict(set)
         # Guardians with a child whose row was skipped: their contexts are not for this run.
         waiting: set[str] = set()
-        for check, row in self.rows(links_file):
-            number = check.required(
-                row["erziehungsberechtigter"], self.col(links_file, "erziehungsberechtigter")
-            )
+        links = self.tables[links_file]
+        path = str(links.path)
+        for line, row in links.rows:
+            number, schule, art = row["erziehungsberechtigter"], row["schule"], row.get("art")
+            key = (schule, row["nummer"])
+            learner = self.learner_ids.get(key)
+            if (
+                number
+                and learner is not None
+                and key not in self.skipped_learners
+                and (not art or art in ARTEN)
+            ):
+                # A valid link (what the checks below would find, without a checker per row).
+                schools_of[GUARDIAN + number].add(schule)
+                self.data.links.append(
+                    LinkRecord(GUARDIAN + number, learner, Origin(path, line), art or None)
+                )
+                continue
+            check = RowChecker(path, line, self.problems)
+            check.required(number, self.col(links_file, "erziehungsberechtigter"))
             guardian = GUARDIAN + number
-            art = row.get("art") or None
-            if art is not None and art not in ARTEN:
+            if art and art not in ARTEN:
                 check.fail(
                     self.col(links_file, "art"),
                     f"unknown value {art!r} (known: {', '.join(ARTEN)})",
                 )
-            key = (row["schule"], row["nummer"])
-            if key in self.skipped_learners:
-                waiting.add(guardian)
-                continue
-            learner = self.learner_ids.get(key)
-            if learner is None:
+            if learner is None and key not in self.skipped_learners:
                 check.fail(
                     self.col(links_file, "nummer"),
-                    f"guardian link to unknown learner {row['schule']}/{row['nummer']}",
+                    f"guardian link to unknown learner {schule}/{row['nummer']}",
                 )
-            if not check.ok:
-                waiting.add(guardian)
-                continue
-            schools_of[guardian].add(row["schule"])
-            self.data.links.append(
-                LinkRecord(guardian, learner, Origin(check.file, check.line), art)
-            )
+            # A link with a problem, or to a learner whose row was skipped: the guardian waits.
+            waiting.add(guardian)
         file = "erziehungsberechtigte.csv"
+        table = self.tables[file]
         seen: set[str] = set()
-        for check, row in self.rows(file):
+        unchanged = self.data.unchanged
+        for line, row in table.rows:
+            ext = GUARDIAN + row["external_id"]
+            # A guardian's contexts come from the schools of their children's links.
+            schools = sorted(schools_of.get(ext, ()))
+            digest = self.digests.of([*row.values(), *schools])
+            if (
+                schools
+                and self.digests.unchanged(ext, digest)
+                and ext not in seen
+                and ext not in waiting
+            ):
+                seen.add(ext)
+                unchanged.add(ext)
+                continue
+            check = RowChecker(str(table.path), line, self.problems)
             number, ext, vorname, familienname = self._identity(check, row, file, GUARDIAN, seen)
             if not check.ok or ext in waiting:
                 if number:
                     self.data.skipped_ids.add(ext)
                 continue
-            schools = sorted(schools_of.get(ext, ()))
             if not schools:
                 continue  # no child in this export: not a guardian here
             self.data.persons.append(
@@ -283,6 +325,7 @@ class _SipReader:
                     Origin(check.file, check.line),
                     None,
                     tuple(KontextRecord("SORGBER", "SCHULE", s) for s in schools),
+                    digest,
                 )
             )
         known = seen - self.data.skipped_ids
