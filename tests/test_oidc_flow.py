@@ -429,3 +429,15 @@ def test_rs256_client_gets_rs256_id_tokens(site):
     rsa_kids = {k["kid"] for k in rp.jwks(site).as_dict()["keys"] if k["kty"] == "RSA"}
     assert tokens.id_header["kid"] in rsa_kids
     assert rp.userinfo(site, tokens.access).status_code == 200
+
+
+def test_authorization_request_may_come_as_a_post(site):
+    rp.school(site, teacher=False)
+    client = rp.register(site, "stundenplan")
+    b = browser(site)
+    rp.exchange(first := rp.authorization(client), rp.sign_in(b, first, "lea.lern"))
+    request = rp.authorization(client)
+
+    answer = b.client.post("/oidc/authorize", data=request.params)
+
+    assert rp.exchange(request, answer).id_claims["sub"]
