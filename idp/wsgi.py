@@ -1,4 +1,7 @@
-"""WSGI entry for production servers: `gunicorn idp.wsgi:app`."""
+"""WSGI entry for production:
+
+granian --interface wsgi --workers N --blocking-threads 1 idp.wsgi:app
+"""
 
 from idp.app import create_app
 
