@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from idp.clock import today
 from tests.importing import (
     count,
     demo_export,
@@ -20,8 +21,6 @@ from tests.importing import (
     read_rows,
     snapshot,
 )
-
-TODAY = dt.date.today()
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +240,7 @@ def test_learner_changing_school_keeps_account(imported, database_url, run_idp):
     # The old context began today (the first import ran today), so it is removed rather than
     # ended yesterday; on a later day it would end the day before.
     old = [k for k in shown["kontexte"] if k["organisation_kennung"] == mover["Schulnummer"]]
-    assert all(k["valid_until"] == (TODAY - dt.timedelta(days=1)).isoformat() for k in old)
+    assert all(k["valid_until"] == (today() - dt.timedelta(days=1)).isoformat() for k in old)
 
 
 def test_teacher_moving_to_another_school(imported, database_url, run_idp):
@@ -328,8 +327,8 @@ def test_people_missing_from_the_export_leave_but_stay(imported, database_url, r
     learner = person_by_external(database_url, "sip", "schueler:" + gone["Schüler-ID"])
     # Learners keep a usable account for the grace period (retention.toml: 14 days).
     assert learner["status"] == "aktiv"
-    assert str(learner["ausgeschieden_am"]) == TODAY.isoformat()
-    assert str(learner["loeschdatum"]) == (TODAY + dt.timedelta(days=90)).isoformat()
+    assert str(learner["ausgeschieden_am"]) == today().isoformat()
+    assert str(learner["loeschdatum"]) == (today() + dt.timedelta(days=90)).isoformat()
     leaver = person_by_external(database_url, "personal", teacher["Personalnummer"])
     assert leaver["status"] == "ausgeschieden"
     shown = users(run_idp, database_url, "show", leaver["username"])
