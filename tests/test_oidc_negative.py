@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from idp.clock import today
 from idp.models import OptOut, Person, Personenkontext, PersonStatus
 from tests import oidc_rp as rp
 from tests.web import PASSWORD, browser, data
@@ -492,7 +493,7 @@ def test_a_person_whose_contexts_ended_gets_no_code(site):
         for kontext in s.scalars(
             select(Personenkontext).where(Personenkontext.person_id == school.learner_id)
         ):
-            kontext.valid_until = dt.date.today() - dt.timedelta(days=1)
+            kontext.valid_until = today() - dt.timedelta(days=1)
         s.commit()
     client = rp.register(site, "stundenplan")
 
