@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.clock import now
@@ -88,6 +88,8 @@ class AuthorizationCode(db.Model):
     """A code handed to the browser; exchanged once, within a minute."""
 
     __tablename__ = "authorization_code"
+    # Every authorization request with a nonce asks whether it was used before (replay).
+    __table_args__ = (Index("ix_authorization_code_client_nonce", "client_id", "nonce"),)
 
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
