@@ -26,6 +26,7 @@ from idp.clock import now
 from idp.extensions import db
 from idp.models import Person
 from idp.policy import current_policies
+from idp.secretbox import SecretUnreadable
 
 blueprint = Blueprint("auth", __name__)
 
@@ -204,7 +205,7 @@ def enrolment_page(person: Person) -> dict:
     if sealed:
         try:
             secret = totp.unseal_secret(sealed)
-        except Exception:
+        except SecretUnreadable:
             secret = None
     if secret is None:
         secret = totp.new_secret()

@@ -20,6 +20,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.grants.util import create_half_hash
+from flask import g
 from joserfc import jwt
 from sqlalchemy import select, update
 
@@ -37,7 +38,7 @@ from idp.oidc.claims import pairwise_sub, user_claims
 from idp.oidc.logout import EndSession
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
-from idp.policy.entitlement import entitlement
+from idp.policy.entitlement import PersonFacts, entitlement
 from idp.policy.facts import load_person_facts
 
 CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post"]
@@ -70,13 +71,21 @@ def amr_claim(amr: list[str]) -> list[str]:
     return [*methods, "mfa"] if len(methods) > 1 else methods
 
 
+def person_facts(person: Person) -> PersonFacts:
+    """The person's facts, read once per request: a token request asks for them twice
+    (entitlement, then the ID token's claims)."""
+    cache = g.setdefault("idp_person_facts", {})
+    if person.id not in cache:
+        cache[person.id] = load_person_facts(db.session, current_policies(), person)
+    return cache[person.id]
+
+
 def person_may_use(person: Person | None, client: OAuthClient) -> bool:
     """Active, and entitled to the client's service today (opt-outs included)."""
     if person is None or person.status != PersonStatus.AKTIV:
         return False
     policies = current_policies()
-    facts = load_person_facts(db.session, policies, person)
-    return entitlement(policies, facts, client.service_code).allowed
+    return entitlement(policies, person_facts(person), client.service_code).allowed
 
 
 class IssuesOurTokens:
@@ -228,7 +237,7 @@ class OpenIDConnect(OpenIDCode):
         if at_hash is not None:
             claims["at_hash"] = at_hash.decode()
         policies = current_policies()
-        facts = load_person_facts(db.session, policies, person)
+        facts = person_facts(person)
         claims.update(user_claims(policies, facts, client.service_code, set(code.scope.split())))
         kid, key = keys.signing_key(db.session, alg)
         return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key, [alg])

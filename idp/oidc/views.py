@@ -20,11 +20,16 @@ from idp.extensions import db
 from idp.models import ClientSession, OAuthClient, Person
 from idp.oidc import keys, logout, tokens
 from idp.oidc.claims import CLAIMS, SCOPES, pairwise_sub, user_claims
-from idp.oidc.server import ACR_PASSWORD, ACR_SECOND_FACTOR, authorization, person_may_use
+from idp.oidc.server import (
+    ACR_PASSWORD,
+    ACR_SECOND_FACTOR,
+    authorization,
+    person_facts,
+    person_may_use,
+)
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
 from idp.policy.entitlement import entitlement
-from idp.policy.facts import load_person_facts
 
 blueprint = Blueprint("oidc", __name__)
 CLAIMS_SUPPORTED = [
@@ -96,7 +101,7 @@ def authorize() -> Response | str | tuple:
             return _redirect_error(grant, "login_required")
         return _ask_for_login(requirement)
     assert person is not None and login is not None
-    facts = load_person_facts(db.session, current_policies(), person)
+    facts = person_facts(person)
     decision = entitlement(current_policies(), facts, client.service_code)
     if not decision.allowed:
         return _denied(grant, decision.message)
@@ -190,7 +195,7 @@ def userinfo() -> Response | tuple:
     if client is None or not person_may_use(person, client):
         return _bearer_error("invalid_token")
     policies = current_policies()
-    facts = load_person_facts(db.session, policies, person)
+    facts = person_facts(person)
     claims = user_claims(policies, facts, client.service_code, access.scopes)
     claims["sub"] = pairwise_sub(settings.secret_key, client.service_code, person.id)
     return jsonify(claims)
