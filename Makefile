@@ -11,14 +11,14 @@ DEMO_SCHOOLS ?= 3
 
 # Debian packages the whole test suite needs (real servers, no fakes).
 TEST_PACKAGES := postgresql slapd ldap-utils chromium
-# Debian packages the app needs at run time.
-RUN_PACKAGES  := python3 python3-venv
+# Debian packages the app needs at run time (xmlsec1 signs SAML messages).
+RUN_PACKAGES  := python3 python3-venv xmlsec1
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint install apt-python system-test clean
+.PHONY: demo test lint install apt-python run-packages system-test clean
 
-demo: $(STAMP)
+demo: $(STAMP) run-packages
 	$(IDP) db upgrade
 	$(IDP) demo-data --schools $(DEMO_SCHOOLS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
 	$(IDP) import run --source sip $(DEMO_DIR)/sip --actor demo
@@ -33,7 +33,7 @@ demo: $(STAMP)
 	rp=$$!; trap 'kill $$rp 2>/dev/null' EXIT INT TERM; \
 	$(IDP) serve --host 127.0.0.1 --port 8080
 
-test: $(STAMP) system-test
+test: $(STAMP) run-packages system-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2
@@ -64,6 +64,9 @@ endef
 
 # Debian's python3 has no venv module without python3-venv.
 apt-python:
+	$(call apt_install,$(RUN_PACKAGES))
+
+run-packages:
 	$(call apt_install,$(RUN_PACKAGES))
 
 system-test:

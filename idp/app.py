@@ -67,12 +67,19 @@ def setup_web(app: Flask) -> None:
     security_headers.init_app(app)
     auth.init_app(app)
     setup_oidc(app)
+    setup_saml(app)
 
 
 def setup_oidc(app: Flask) -> None:
     from idp.oidc import server, views
 
     server.init_app(app)
+    views.init_app(app)
+
+
+def setup_saml(app: Flask) -> None:
+    from idp.saml import views
+
     views.init_app(app)
 
 

@@ -16,6 +16,7 @@ from idp.commands import (
     oidc,
     policy,
     retention,
+    saml,
     serve,
     users,
 )
@@ -48,6 +49,7 @@ for module in (
     imports,
     retention,
     keys,
+    saml,
     clients,
     oidc,
 ):

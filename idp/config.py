@@ -116,6 +116,16 @@ SCHEMA: dict[str, Schema] = {
         # PKCE is always required of public clients; true requires it of every client.
         "pkce_for_all_clients": (bool, False),
     },
+    "saml": {
+        # Our metadata says SPs may rely on it this long (validUntil); fetch it more often.
+        "metadata_valid_hours": (int, 168),
+        # An assertion must be used within this many seconds (NotOnOrAfter).
+        "assertion_seconds": (int, 300),
+        # An AuthnRequest older than this (IssueInstant), or this far in the future, is refused.
+        "request_max_age_seconds": (int, 300),
+        # The scope of eduPersonPrincipalName (username@scope); empty: the issuer's host name.
+        "scope": (str, ""),
+    },
 }
 
 # Environment variables that override the file; operators and tests rely on these names.

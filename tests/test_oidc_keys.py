@@ -67,7 +67,7 @@ def test_generated_keys_are_p256_and_rsa_3072(session):
     keys.ensure_keys(session)
     rows = session.scalars(select(SigningKey)).all()
     assert {(r.alg, r.state) for r in rows} == {
-        (alg, state) for alg in ("ES256", "RS256") for state in ("active", "next")
+        (alg, state) for alg in ("ES256", "RS256", "SAML") for state in ("active", "next")
     }
     for row in rows:
         private = load_pem_private_key(unseal(keys.PURPOSE, row.private_key_sealed).encode(), None)
@@ -86,7 +86,7 @@ def test_private_keys_are_sealed_at_rest(session):
     keys.ensure_keys(session)
     session.commit()
     stored = session.execute(text("SELECT private_key_sealed FROM signing_key")).scalars().all()
-    assert len(stored) == 4
+    assert len(stored) == 6  # ES256, RS256 and SAML, each active and next
     for value in stored:
         assert b"PRIVATE KEY" not in bytes(value)
         assert b"-----BEGIN" not in bytes(value)
@@ -109,7 +109,7 @@ def test_token_signed_with_the_active_key_verifies_with_the_jwks(session, alg):
     assert keys.verification_key(session, "no-such-kid") is None
     assert keys.verification_key(session, {"kid": "forged"}) is None  # type: ignore[arg-type]
     published = keys.jwks(session)["keys"]
-    assert len(published) == 4
+    assert len(published) == 4  # the SAML key is published in the SAML metadata only
     for jwk in published:
         assert jwk["use"] == "sig"
         assert jwk["alg"] in ("ES256", "RS256")
@@ -140,16 +140,18 @@ def test_rotation_moves_next_to_active_and_active_to_retired(session):
     session.commit()
 
     after = {(r.alg, r.state): r.kid for r in session.scalars(select(SigningKey))}
-    for alg in ("ES256", "RS256"):
+    for alg in ("ES256", "RS256", "SAML"):
         assert after[(alg, "active")] == before[(alg, "next")]
         assert after[(alg, "retired")] == before[(alg, "active")]
         assert after[(alg, "next")] not in before.values()
     assert {r.alg: r.active for r in rotations} == {
         "ES256": before[("ES256", "next")],
         "RS256": before[("RS256", "next")],
+        "SAML": before[("SAML", "next")],
     }
     assert pruned == []
-    assert published_kids(session) == set(after.values())
+    saml_kids = {kid for (alg, _), kid in after.items() if alg == "SAML"}
+    assert published_kids(session) == set(after.values()) - saml_kids
     assert verifies_with_jwks(session, old_token)  # signed before, still valid after
     assert _kid(sign(session)) == after[("ES256", "active")]
     logged = session.scalars(
@@ -181,9 +183,9 @@ def test_retired_key_leaves_the_jwks_after_its_grace_period(session):
     assert retired in pruned
     assert session.get(SigningKey, retired) is None
     assert Counter(state for _, state in states(session).elements()) == {
-        "active": 2,
-        "next": 2,
-        "retired": 2,  # those of this rotation stay for their own grace period
+        "active": 3,
+        "next": 3,
+        "retired": 3,  # those of this rotation stay for their own grace period
     }
     removed = session.scalars(
         select(AuditEvent.target).where(AuditEvent.action == "signierschluessel.entfernt")
@@ -219,6 +221,8 @@ def test_ensure_keys_twice_keeps_one_active_and_one_next_per_algorithm(session):
         ("ES256", "next"): 1,
         ("RS256", "active"): 1,
         ("RS256", "next"): 1,
+        ("SAML", "active"): 1,
+        ("SAML", "next"): 1,
     }
 
 
@@ -255,13 +259,13 @@ def test_ensure_keys_racing_another_process_creates_keys_once(app, session):
         event.remove(db.engine, "before_cursor_execute", note_lock)
     assert errors == []
     assert set(states(session).values()) == {1}
-    assert len(states(session)) == 4
+    assert len(states(session)) == 6
     created = session.scalars(
         select(AuditEvent).where(
             AuditEvent.action == "signierschluessel.erzeugt", AuditEvent.id > last_event
         )
     ).all()
-    assert len(created) == 4
+    assert len(created) == 6
 
 
 def test_cli_rotate_and_list_never_show_private_keys(database_url, run_idp):
@@ -269,7 +273,7 @@ def test_cli_rotate_and_list_never_show_private_keys(database_url, run_idp):
     first = run_idp("keys", "rotate", "--json", env=env)
     assert first.returncode == 0, first.stderr
     rotated = json.loads(first.stdout)
-    assert [r["alg"] for r in rotated["rotated"]] == ["ES256", "RS256"]
+    assert [r["alg"] for r in rotated["rotated"]] == ["ES256", "RS256", "SAML"]
     assert rotated["pruned"] == []
 
     only_rsa = run_idp("keys", "rotate", "--alg", "RS256", "--json", env=env)
@@ -286,6 +290,9 @@ def test_cli_rotate_and_list_never_show_private_keys(database_url, run_idp):
         ("RS256", "active"): 1,
         ("RS256", "next"): 1,
         ("RS256", "retired"): 2,
+        ("SAML", "active"): 1,
+        ("SAML", "next"): 1,
+        ("SAML", "retired"): 1,
     }
     for row in rows:
         assert set(row) == {

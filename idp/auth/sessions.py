@@ -225,6 +225,11 @@ def end_everyone(db_session: Session) -> int:
     return _end_where(db_session, LoginSession.person_id.is_not(None))
 
 
+def end_logins(db_session: Session, login_ids: list[uuid.UUID]) -> int:
+    """End these logins wherever they are (a single logout that a service started)."""
+    return _end_where(db_session, LoginSession.id.in_(login_ids)) if login_ids else 0
+
+
 def _end_where(db_session: Session, condition) -> int:
     ended = [
         (row.id, row.person_id)

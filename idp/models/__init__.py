@@ -16,6 +16,7 @@ from idp.models.organisation import Organisation, OrganisationTyp
 from idp.models.outbox import OutboxEvent
 from idp.models.person import Person, PersonStatus
 from idp.models.rolle import Personenkontext, Rolle
+from idp.models.saml import SamlHold, SamlServiceProvider, SamlSession
 from idp.models.service import ActivationState, OptOut, Service, ServiceActivation
 from idp.models.signing_key import SigningKey
 from idp.models.source_record import SourceRecord
@@ -44,6 +45,9 @@ __all__ = [
     "RefreshToken",
     "RevokedToken",
     "Rolle",
+    "SamlHold",
+    "SamlServiceProvider",
+    "SamlSession",
     "Service",
     "ServiceActivation",
     "SigningKey",

@@ -1,11 +1,11 @@
-"""SigningKey: the OpenID provider's keys for signing tokens, rotated without downtime."""
+"""SigningKey: the keys we sign with (OIDC tokens, SAML messages), rotated without downtime."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import Index, LargeBinary, String, text
+from sqlalchemy import Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.clock import now
@@ -17,6 +17,8 @@ from idp.models.types import JSONType, UTCDateTime
 class SigningAlg(enum.StrEnum):
     ES256 = "ES256"
     RS256 = "RS256"
+    # The SAML IdP's key: RSA with SHA-256, published as an X.509 certificate in our metadata.
+    SAML = "SAML"
 
 
 class KeyState(enum.StrEnum):
@@ -50,6 +52,8 @@ class SigningKey(db.Model):
     private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     # The public JWK as published: kty, key parameters, kid, alg, use.
     public_jwk: Mapped[dict] = mapped_column(JSONType)
+    # SAML keys only: the self-signed certificate published in the SAML metadata (PEM).
+    certificate_pem: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,19 +1,25 @@
-"""The OpenID provider's signing keys: create, rotate, publish (JWKS), hand out for signing.
+"""Our signing keys: create, rotate, publish (JWKS, SAML metadata), hand out for signing.
 
 A key is published as `next` before it signs anything, signs while `active`, and stays
 published as `retired` for `[oidc] retired_key_seconds`, so every token it signed still
 verifies; then it is deleted. Relying parties that cache our JWKS thus know every key
 before they meet a token signed with it.
+
+The SAML IdP's key (alg `SAML`, RSA with SHA-256) follows the same life; it carries a
+self-signed certificate, and our SAML metadata publishes the active and the next one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 from flask import current_app
 from joserfc.jwk import ECKey, RSAKey, import_key
 from sqlalchemy import ColumnElement, case, delete, false, func, or_, select, update
@@ -26,7 +32,13 @@ from idp.secretbox import seal, unseal
 
 PURPOSE = "signing-key"
 RSA_BITS = 3072
+# A SAML certificate only carries the key; SPs trust it because our metadata names it. It
+# outlives every rotation schedule an operator would choose.
+CERTIFICATE_DAYS = 3650
 SYSTEM_ACTOR = "idp"
+# How long a process trusts the active kid it read: a rotation in another process takes
+# effect within this time (meanwhile the retired key is still published, tokens verify).
+ACTIVE_KID_SECONDS = 5.0
 # Identifies key management among PostgreSQL's advisory locks ("SIGN").
 _PG_LOCK_ID = 0x5349474E
 # Order in the JWKS: the signing key first, for relying parties that try keys in order.
@@ -45,6 +57,17 @@ class Rotation:
     retired: str
 
 
+@dataclass(frozen=True)
+class SamlKeys:
+    """What the SAML IdP signs with and publishes: the active key and certificate (PEM), and
+    the next certificate, published before it signs anything."""
+
+    kid: str
+    private_pem: str
+    certificate_pem: str
+    next_certificate_pem: str | None
+
+
 @dataclass
 class _AppKeys:
     """Per app and process: the grace period, and the decrypted active key of each algorithm.
@@ -55,12 +78,14 @@ class _AppKeys:
 
     retired_key_seconds: int
     signers: dict[str, tuple[str, SigningJWK]] = field(default_factory=dict)
+    saml: SamlKeys | None = None
 
 
 def signing_key(session: Session, alg: str = "ES256") -> tuple[str, SigningJWK]:
     """The active key for `alg` as (kid, joserfc key); creates the first keys if there are none.
 
-    One indexed query per call; raises ValueError for an algorithm we do not sign with.
+    Asks the database for the active kid at most every ACTIVE_KID_SECONDS; raises ValueError
+    for an algorithm we do not sign with.
     """
     algorithm = _algorithm(alg)
     cache = _app_keys().signers
@@ -78,6 +103,40 @@ def verification_key(session: Session, kid: str) -> SigningJWK | None:
     return None if jwk is None else import_key(jwk)  # type: ignore[return-value]
 
 
+def saml_keys(session: Session) -> SamlKeys:
+    """The SAML key pair to sign with and the certificates to publish; one query per call.
+
+    The decrypted key is kept per process while the database names it as active and the
+    next certificate is unchanged.
+    """
+    rows = {
+        row.state: row
+        for row in session.execute(
+            select(SigningKey.kid, SigningKey.state, SigningKey.certificate_pem).where(
+                SigningKey.alg == SigningAlg.SAML, SigningKey.state != KeyState.RETIRED
+            )
+        )
+    }
+    if KeyState.ACTIVE not in rows:
+        ensure_keys(session)
+        return saml_keys(session)
+    active, upcoming = rows[KeyState.ACTIVE], rows.get(KeyState.NEXT)
+    next_pem = upcoming.certificate_pem if upcoming is not None else None
+    app_keys = _app_keys()
+    cached = app_keys.saml
+    if cached is None or cached.kid != active.kid or cached.next_certificate_pem != next_pem:
+        sealed = session.scalar(
+            select(SigningKey.private_key_sealed).where(SigningKey.kid == active.kid)
+        )
+        cached = app_keys.saml = SamlKeys(
+            kid=active.kid,
+            private_pem=unseal(PURPOSE, sealed),
+            certificate_pem=active.certificate_pem,
+            next_certificate_pem=next_pem,
+        )
+    return cached
+
+
 def jwks(session: Session) -> dict[str, list[dict[str, Any]]]:
     """The JWK Set to publish: next, active, and retired keys within their grace period.
 
@@ -85,7 +144,7 @@ def jwks(session: Session) -> dict[str, list[dict[str, Any]]]:
     """
     rows = session.scalars(
         select(SigningKey.public_jwk)
-        .where(_published())
+        .where(_published(), SigningKey.alg != SigningAlg.SAML)
         .order_by(SigningKey.alg, _state_order(), SigningKey.created_at.desc())
     )
     return {"keys": list(rows)}
@@ -219,6 +278,7 @@ def _create(session: Session, alg: SigningAlg, state: KeyState, at: dt.datetime)
         state=state,
         private_key_sealed=seal(PURPOSE, pem),
         public_jwk=key.as_dict(private=False),
+        certificate_pem=_certificate(pem, at) if alg is SigningAlg.SAML else None,
         created_at=at,
         activated_at=at if state is KeyState.ACTIVE else None,
     )
@@ -241,10 +301,37 @@ def _generate(alg: SigningAlg) -> str:
     ).decode()
 
 
+def _certificate(private_pem: str, at: dt.datetime) -> str:
+    """A self-signed X.509 certificate for a SAML key (SHA-256), as PEM."""
+    private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    issuer = current_app.config["IDP"].issuer
+    host = issuer.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "schul-idp"
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, host[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "schul-idp SAML"),
+        ]
+    )
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(at - dt.timedelta(hours=1))
+        .not_valid_after(at + dt.timedelta(days=CERTIFICATE_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(private, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def _load(alg: SigningAlg, pem: str, kid: str | None = None) -> SigningJWK:
     """The joserfc key for a PEM; its kid is the RFC 7638 thumbprint."""
     cls = ECKey if alg is SigningAlg.ES256 else RSAKey
-    parameters: dict[str, Any] = {"alg": alg.value, "use": "sig"}
+    jws_alg = "RS256" if alg is SigningAlg.SAML else alg.value
+    parameters: dict[str, Any] = {"alg": jws_alg, "use": "sig"}
     if kid:
         parameters["kid"] = kid
     key = cls.import_key(pem, parameters=parameters)  # type: ignore[arg-type]
@@ -272,9 +359,27 @@ def _load_active(session: Session, alg: SigningAlg) -> tuple[str, SigningJWK]:
 
 
 def _active_kid(session: Session, alg: SigningAlg) -> str | None:
-    return session.scalar(
+    """The active kid as this process read it at most ACTIVE_KID_SECONDS ago."""
+    known = _active_kids()
+    kid, read_at = known.get(alg, (None, 0.0))
+    if kid is not None and time.monotonic() - read_at < ACTIVE_KID_SECONDS:
+        return kid
+    kid = session.scalar(
         select(SigningKey.kid).where(SigningKey.alg == alg, SigningKey.state == KeyState.ACTIVE)
     )
+    if kid is not None:
+        known[alg] = (kid, time.monotonic())
+    return kid
+
+
+def forget_active_kids() -> None:
+    """The next signing reads the active kid from the database again (after a rotation)."""
+    _active_kids().clear()
+
+
+def _active_kids() -> dict[SigningAlg, tuple[str, float]]:
+    """Per app and process: each algorithm's active kid and when it was read (monotonic)."""
+    return current_app.extensions.setdefault("idp.oidc.keys.active_kids", {})
 
 
 def _current_count(session: Session) -> int:

@@ -1,0 +1,1 @@
+"""pysaml2 attribute maps: our attribute names (FriendlyName) and their URI names."""
