@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template, session
+from flask import Blueprint, render_template, session, url_for
 from sqlalchemy import select
 
 from idp.auth import stepup
 from idp.auth.sessions import current_login
 from idp.extensions import db
-from idp.models import OAuthClient, Person
+from idp.models import OAuthClient, Person, SamlServiceProvider
 from idp.policy import current_policies
 from idp.policy.entitlement import entitlement
 from idp.policy.facts import load_person_facts
@@ -51,6 +51,16 @@ def tiles_for(person: Person) -> list[Tile]:
             .order_by(OAuthClient.created_at.desc())
         ).all()
     )
+    # SAML SPs that accept an unsolicited response start from our side (IdP-initiated).
+    for code, provider_id in db.session.execute(
+        select(SamlServiceProvider.service_code, SamlServiceProvider.id)
+        .where(
+            SamlServiceProvider.service_code.in_(allowed),
+            SamlServiceProvider.idp_initiated.is_(True),
+        )
+        .order_by(SamlServiceProvider.created_at.desc())
+    ):
+        launch.setdefault(code, url_for("saml.start", provider_id=provider_id))
     return [
         Tile(
             code=code,

@@ -8,6 +8,8 @@ import base64
 import datetime as dt
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -22,12 +24,16 @@ from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from idp.app import create_app
 from idp.extensions import db
+from idp.models import ActivationState, Organisation, ServiceActivation
 from idp.policy import current_policies
 from idp.saml import providers
-from tests.web import Browser
+from tests import oidc_rp as rp
+from tests.web import Browser, data
 
 HOST = "127.0.0.1:9990"  # never contacted: the test hands every message over itself
 FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
@@ -136,8 +142,7 @@ class Sp:
     def _request_data(self, path: str, get: dict | None = None, post: dict | None = None):
         return {
             "https": "off",
-            "http_host": HOST.split(":")[0],
-            "server_port": HOST.split(":")[1],
+            "http_host": HOST,
             "script_name": path,
             "get_data": get or {},
             "post_data": post or {},
@@ -176,12 +181,15 @@ class Sp:
             self.seen_ids |= ids
         return auth
 
-    def process_slo(self, query: dict) -> OneLogin_Saml2_Auth:
+    def process_slo(self, location: str) -> tuple[OneLogin_Saml2_Auth, str | None]:
+        """Handle a logout message our IdP sent to the SLS (`location`, with its query):
+        python3-saml checks it; for a LogoutRequest it returns the URL of its answer."""
+        assert location.startswith(self.sls), location
         auth = OneLogin_Saml2_Auth(
-            self._request_data(f"/{self.name}/sls", get=query), self.settings()
+            self._request_data(f"/{self.name}/sls", get=query_of(location)), self.settings()
         )
-        auth.process_slo(keep_local_session=True)
-        return auth
+        answer = auth.process_slo(keep_local_session=True)
+        return auth, answer
 
     def logout_url(self, name_id: str, session_index: str, relay_state: str = "") -> str:
         auth = OneLogin_Saml2_Auth(self._request_data("/"), self.settings())
@@ -225,3 +233,85 @@ def sign_in(b: Browser, path: str, log_in) -> TestResponse:
 
 def query_of(location: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(location).query))
+
+
+def policies_with_saml_services(target: Path) -> Path:
+    """A copy of policies/ where Diagnostik (sensitive) speaks SAML, plus a small SAML service
+    that may learn only the username (for the tests of release and step-up)."""
+    source = Path(__file__).resolve().parent.parent / "policies"
+    target.mkdir(parents=True, exist_ok=True)
+    for file in source.glob("*.toml"):
+        (target / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+    services = target / "services.toml"
+    text = services.read_text(encoding="utf-8")
+    start = text.index("[services.diagnostik]")
+    block_end = text.index('protocol = "oidc"', start)
+    text = text[:block_end] + 'protocol = "saml"' + text[block_end + len('protocol = "oidc"') :]
+    text += """
+[services.bibliothek]
+name = "Schulbibliothek"
+description = "Ausleihe der Schulbibliothek"
+protocol = "saml"
+sensitive = false
+attributes = ["username"]
+
+[[services.bibliothek.entitled]]
+rollenarten = ["LERN", "LEHR"]
+org_types = ["SCHULE"]
+"""
+    services.write_text(text, encoding="utf-8")
+    config = target / "config.toml"
+    config.write_text(f'[policies]\ndir = "{target}"\n', encoding="utf-8")
+    return config
+
+
+@contextmanager
+def saml_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app with policies where Diagnostik speaks SAML and a username-only SAML service."""
+    from tests.conftest import make_config
+
+    config = policies_with_saml_services(tmp_path / "policies")
+    application = create_app(make_config(database_url, IDP_CONFIG=str(config)))
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def idp_metadata(site: Flask) -> str:
+    response = site.test_client().get("/saml/metadata")
+    assert response.status_code == 200
+    assert response.mimetype == "application/samlmetadata+xml"
+    return response.text
+
+
+def itslearning_school(site: Flask, learners: bool = True) -> rp.School:
+    """The test school (rp.school) with itslearning approved for teachers and learners."""
+    school = rp.school(site)
+    with data(site) as s:
+        schule = s.scalars(select(Organisation).where(Organisation.kennung == "750001")).one()
+        state = ActivationState.LERNENDE_FREIGEGEBEN if learners else ActivationState.FREIGEGEBEN
+        s.add(ServiceActivation(schule_id=schule.id, service_code="itslearning", state=state))
+        s.commit()
+    return school
+
+
+def new_sp(site: Flask, tmp_path: Path, name="lms", service="itslearning", **options) -> Sp:
+    signs = options.pop("signs_requests", False)
+    with_slo = options.pop("with_slo", True)
+    sp = Sp(name, idp_metadata(site), signs_requests=signs, with_slo=with_slo)
+    sp.register(site, tmp_path, service=service, **options)
+    return sp
+
+
+def learner(b: Browser) -> TestResponse:
+    return rp.log_in(b, "lea.lern")
+
+
+def accepted(sp: Sp, response: TestResponse, request_id: str | None):
+    """python3-saml accepts the response our POST page carries: (its auth, the fields)."""
+    target, fields = posted_form(response)
+    assert target == sp.acs
+    auth = sp.accept(fields, request_id)
+    assert auth.get_errors() == [], auth.get_last_error_reason()
+    assert auth.is_authenticated()
+    return auth, fields

@@ -26,6 +26,7 @@ from idp.clock import now
 from idp.extensions import db
 from idp.models import Person
 from idp.policy import current_policies
+from idp.saml import slo
 from idp.secretbox import SecretUnreadable
 
 blueprint = Blueprint("auth", __name__)
@@ -176,6 +177,10 @@ def logout() -> Response | str:
     form = ActionForm()
     if form.validate_on_submit():
         end(session)  # type: ignore[arg-type]
+        round_token = slo.round_started()
+        db.session.commit()
+        if round_token:  # tell the SAML services first, through this browser
+            return redirect(url_for("saml.logout_round", t=round_token), code=303)
         return render_template("auth/logged_out.html")
     if current_login(session) is None:  # type: ignore[arg-type]
         return redirect(url_for("auth.login"))

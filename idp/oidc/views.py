@@ -8,7 +8,7 @@ import hashlib
 import time
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, jsonify, render_template, request, session
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from werkzeug.wrappers import Response
@@ -30,6 +30,7 @@ from idp.oidc.server import (
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
 from idp.policy.entitlement import entitlement
+from idp.saml import slo
 
 blueprint = Blueprint("oidc", __name__)
 CLAIMS_SUPPORTED = [
@@ -148,6 +149,12 @@ def end_session() -> Response | str | tuple:
             "oidc/logout.html", client=logout.client, fields=request.values.items(multi=True)
         )
     response = authorization.create_endpoint_response("end_session", logout)
+    round_token = slo.round_started()
+    if round_token:  # the login's SAML services hear of it first, through this browser
+        if response is not None and response.location:
+            slo.finish_at(db.session, round_token, response.location)
+        db.session.commit()
+        return redirect(url_for("saml.logout_round", t=round_token), code=303)
     return response or render_template("auth/logged_out.html")
 
 

@@ -15,6 +15,7 @@ import logging
 from flask import g, has_request_context, redirect
 from flask import session as browser_session
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
+from saml2.s_utils import UnsupportedBinding
 from saml2.saml import NameID
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sqlalchemy import delete, select
@@ -189,7 +190,10 @@ def _send(server, binding: str, location: str, xml: str, relay_state: str | None
 def _endpoint(server, entity_id: str, response: bool = False) -> tuple[str, str | None]:
     """The SP's SingleLogoutService: HTTP-Redirect if it has one, else HTTP-POST."""
     for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
-        endpoints = server.metadata.single_logout_service(entity_id, binding, "spsso")
+        try:
+            endpoints = server.metadata.single_logout_service(entity_id, binding, "spsso")
+        except UnsupportedBinding:
+            continue
         if endpoints:
             first = endpoints[0]
             location = (first.get("response_location") if response else None) or first["location"]
