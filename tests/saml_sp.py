@@ -125,13 +125,14 @@ class Sp:
         return {"strict": strict, "debug": True, "sp": sp, "security": security, "idp": idp["idp"]}
 
     def metadata(self) -> str:
-        return OneLogin_Saml2_Settings(self.settings(), sp_validation_only=True).get_sp_metadata()
+        settings = OneLogin_Saml2_Settings(self.settings(), sp_validation_only=True)
+        return _bytes(settings.get_sp_metadata()).decode()
 
     def register(
         self, site: Flask, tmp_path: Path, service: str = "itslearning", **options
     ) -> None:
         path = tmp_path / f"{self.name}-metadata.xml"
-        path.write_bytes(_bytes(self.metadata()))
+        path.write_text(self.metadata(), encoding="utf-8")
         with site.app_context():
             providers.register(
                 db.session, current_policies(), source=str(path), service=service, **options

@@ -193,6 +193,7 @@ def test_retention_command(database_url, run_idp):
         "expired_sessions": 0,
         "login_counters": 0,
         "oidc_rows": 0,
+        "saml_rows": 0,
     }
 
 

@@ -128,7 +128,7 @@ def test_unsigned_request_is_refused_where_the_sp_signs(site, tmp_path):
 
     for response in (by_redirect, by_post):
         assert response.status_code == 400
-        assert "Signatur der Anmeldeanfrage fehlt oder ist ungültig" in response.text
+        assert "Signatur der Nachricht fehlt oder ist ungültig" in response.text
         assert "SAMLResponse" not in response.text
 
 

@@ -12,6 +12,7 @@ from idp.oidc import cleanup as oidc_cleanup
 from idp.oidc import keys
 from idp.policy import current_policies
 from idp.retention import run_retention
+from idp.saml import cleanup as saml_cleanup
 
 
 def register(cli: click.Group) -> None:
@@ -35,6 +36,7 @@ def run_command(actor: str | None, as_json: bool) -> None:
     counters = auth_settings().guard.purge(db.session)
     # OIDC leftovers: used or expired codes and tokens, old revocations, retired keys.
     oidc_rows = oidc_cleanup.purge(db.session)
+    saml_rows = saml_cleanup.purge(db.session)
     keys.prune(db.session, actor_name(actor))
     db.session.commit()
     if as_json:
@@ -45,9 +47,11 @@ def run_command(actor: str | None, as_json: bool) -> None:
                 "expired_sessions": ended,
                 "login_counters": counters,
                 "oidc_rows": oidc_rows,
+                "saml_rows": saml_rows,
             }
         )
         return
     click.echo(f"{len(result.locked)} Zugänge gesperrt, {len(result.deleted)} Personen gelöscht.")
     click.echo(f"{ended} abgelaufene Sitzungen und {counters} alte Fehlversuchszähler entfernt.")
     click.echo(f"{oidc_rows} abgelaufene OIDC-Codes, -Tokens und -Sperrvermerke entfernt.")
+    click.echo(f"{saml_rows} abgelaufene SAML-Vorgänge und -Sitzungen entfernt.")

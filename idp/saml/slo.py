@@ -14,6 +14,7 @@ import logging
 
 from flask import g, has_request_context, redirect
 from flask import session as browser_session
+from flask_babel import lazy_gettext as _l
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.s_utils import UnsupportedBinding
 from saml2.saml import NameID
@@ -68,15 +69,15 @@ def from_sp(db_session: Session, binding: str, values) -> str:
         peek = samlp.logout_request_from_string(xml)
         issuer = peek.issuer.text.strip()
     except Exception as exc:
-        raise Refused("Die Abmeldeanfrage des Dienstes ist nicht lesbar.") from exc
+        raise Refused(_l("Die Abmeldeanfrage des Dienstes ist nicht lesbar.")) from exc
     provider = providers.find(db_session, issuer)
     if provider is None:
-        raise Refused("Der Dienst, der die Abmeldung anfragt, ist hier nicht registriert.")
+        raise Refused(_l("Der Dienst, der die Abmeldung anfragt, ist hier nicht registriert."))
     try:
         message = server.parse_logout_request(encoded, binding).message
     except Exception as exc:
-        raise Refused("Die Abmeldeanfrage des Dienstes ist ungültig.") from exc
-    check_signature(server, provider, binding, values, message, "Abmeldeanfrage")
+        raise Refused(_l("Die Abmeldeanfrage des Dienstes ist ungültig.")) from exc
+    check_signature(server, provider, binding, values, message)
     query = select(SamlSession.login_session_id).where(
         SamlSession.sp_id == provider.id,
         SamlSession.name_id == (message.name_id.text if message.name_id is not None else None),

@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 
+from flask_babel import lazy_gettext as _l
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.saml import (
     NAMEID_FORMAT_PERSISTENT,
@@ -57,9 +58,9 @@ _SESSION_INDEX = re.compile(r'SessionIndex="([^"]+)"')
 class Refused(Exception):
     """A request we cannot answer to its sender; `message` is for the person, in German."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message  # a lazy translation: rendered in the person's language
 
 
 @dataclass(frozen=True)
@@ -95,22 +96,22 @@ def read_authn_request(
     encoded = values.get("SAMLRequest")
     relay_state = values.get("RelayState")
     if not encoded:
-        raise Refused("Die Anmeldeanfrage des Dienstes enthält keine SAML-Nachricht.")
+        raise Refused(_l("Die Anmeldeanfrage des Dienstes enthält keine SAML-Nachricht."))
     provider = providers.find(session, _issuer(server, encoded, binding))
     if provider is None:
-        raise Refused("Der Dienst, der die Anmeldung anfragt, ist hier nicht registriert.")
+        raise Refused(_l("Der Dienst, der die Anmeldung anfragt, ist hier nicht registriert."))
     try:
         parsed = server.parse_authn_request(encoded, binding)
     except Exception as exc:  # pysaml2 raises many kinds: bad signature, schema, destination
-        raise Refused("Die Anmeldeanfrage des Dienstes ist ungültig.") from exc
+        raise Refused(_l("Die Anmeldeanfrage des Dienstes ist ungültig.")) from exc
     message = parsed.message
-    check_signature(server, provider, binding, values, message, "Anmeldeanfrage")
+    check_signature(server, provider, binding, values, message)
     _check_age(message.issue_instant)
     try:
         destination = server.response_args(message, [BINDING_HTTP_POST])["destination"]
     except Exception as exc:
         raise Refused(
-            "Die Rücksprungadresse der Anmeldeanfrage ist für diesen Dienst nicht registriert."
+            _l("Die Rücksprungadresse der Anmeldeanfrage ist für diesen Dienst nicht registriert.")
         ) from exc
     return _ask(provider, message, destination, relay_state), provider
 
@@ -244,18 +245,18 @@ def _issuer(server: Server, encoded: str, binding: str) -> str | None:
         xml = server.unravel(encoded, binding, "authn_request")
         peek = samlp.authn_request_from_string(xml)
     except Exception as exc:  # base64, deflate or XML errors
-        raise Refused("Die Anmeldeanfrage des Dienstes ist nicht lesbar.") from exc
+        raise Refused(_l("Die Anmeldeanfrage des Dienstes ist nicht lesbar.")) from exc
     if peek is None or peek.issuer is None or not peek.issuer.text:
-        raise Refused("Die Anmeldeanfrage nennt keinen Dienst (Issuer).")
+        raise Refused(_l("Die Anmeldeanfrage nennt keinen Dienst (Issuer)."))
     return peek.issuer.text.strip()
 
 
-def check_signature(server, provider, binding, values, message, what: str) -> None:
+def check_signature(server, provider, binding, values, message) -> None:
     """An SP that signs must have signed this request; any signature present must be valid.
 
     pysaml2 has already checked an enveloped signature (POST) against the SP's metadata.
     """
-    bad = Refused(f"Die Signatur der {what} fehlt oder ist ungültig.")
+    bad = Refused(_l("Die Signatur der Nachricht fehlt oder ist ungültig."))
     if binding == BINDING_HTTP_REDIRECT:
         signature, sigalg = values.get("Signature"), values.get("SigAlg")
         signs = signature or sigalg or provider.requests_signed
@@ -283,11 +284,14 @@ def _check_age(issue_instant: str | None) -> None:
     try:
         issued = calendar.timegm(str_to_time(issue_instant))
     except Exception as exc:
-        raise Refused("Die Anmeldeanfrage hat keinen gültigen Zeitstempel.") from exc
+        raise Refused(_l("Die Anmeldeanfrage hat keinen gültigen Zeitstempel.")) from exc
     at = time.time()
     if issued < at - saml_settings().request_max_age_seconds or issued > at + FUTURE_SKEW_SECONDS:
         raise Refused(
-            "Die Anmeldeanfrage ist abgelaufen. Bitte starten Sie die Anmeldung beim Dienst neu."
+            _l(
+                "Die Anmeldeanfrage ist abgelaufen. "
+                "Bitte starten Sie die Anmeldung beim Dienst neu."
+            )
         )
 
 

@@ -11,6 +11,7 @@ import time
 import uuid
 
 from flask import Blueprint, Response, abort, redirect, request, session
+from flask_babel import gettext as _
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 
 from idp.auth import stepup
@@ -54,12 +55,12 @@ def resume() -> Response:
     held = holds.get(db.session, holds.LOGIN, request.args.get("t"))
     if held is None:
         return refused(
-            "Diese Anmeldung ist abgelaufen. Bitte starten Sie die Anmeldung beim Dienst neu."
+            _("Diese Anmeldung ist abgelaufen. Bitte starten Sie die Anmeldung beim Dienst neu.")
         )
     ask = sso.AuthnAsk.from_payload(held.payload)
     provider = providers.find(db.session, ask.sp_entity_id)
     if provider is None:
-        return refused("Der Dienst ist hier nicht mehr registriert.")
+        return refused(_("Der Dienst ist hier nicht mehr registriert."))
     return _answer(ask, provider, held)
 
 
@@ -87,7 +88,7 @@ def single_logout() -> Response:
         if token is not None:
             return slo.next_step(db.session, token)
         return logged_out()
-    return refused("Die Abmeldenachricht des Dienstes enthält keine SAML-Nachricht.")
+    return refused(_("Die Abmeldenachricht des Dienstes enthält keine SAML-Nachricht."))
 
 
 @blueprint.get("/saml/abmelden")
