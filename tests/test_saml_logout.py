@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from sqlalchemy import select, update
@@ -21,6 +21,7 @@ from tests.saml_sp import (
 from tests.web import browser, csrf_token, data
 
 CLOSED_PORT = "http://127.0.0.1:9/logout"  # nothing listens: the delivery waits for a retry
+AFTER_LOGOUT = "http://127.0.0.1:9991/stundenplan/abgemeldet"
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def world(site, tmp_path):
         s.execute(
             update(OAuthClient)
             .where(OAuthClient.client_id == client.client_id)
-            .values(backchannel_logout_uri=CLOSED_PORT)
+            .values(backchannel_logout_uri=CLOSED_PORT, post_logout_redirect_uris=[AFTER_LOGOUT])
         )
         s.commit()
     b = browser(site)
@@ -49,8 +50,9 @@ def world(site, tmp_path):
         path, request_id = sp.login_url()
         auth, _ = accepted(sp, sign_in(b, path, learner), request_id)
         sessions[sp.name] = auth
-    rp.exchange(authorization := rp.authorization(client), b.get(authorization.path))
-    return b, lms, library, sessions
+    authorization = rp.authorization(client)
+    tokens = rp.exchange(authorization, b.get(authorization.path))
+    return b, lms, library, sessions, tokens
 
 
 def _idp_path(url: str) -> str:
@@ -59,7 +61,7 @@ def _idp_path(url: str) -> str:
 
 
 def test_logout_started_by_an_sp_reaches_the_other_sp_and_the_oidc_client(site, world):
-    b, lms, library, sessions = world
+    b, lms, library, sessions, _ = world
     lea = sessions["lms"]
     start = lms.logout_url(lea.get_nameid(), lea.get_session_index())
 
@@ -83,20 +85,27 @@ def test_logout_started_by_an_sp_reaches_the_other_sp_and_the_oidc_client(site, 
     assert b.get("/").location == "/login"  # this browser is logged out too
 
 
+def _go_round(b, first, sps) -> tuple[set[str], object]:
+    """Follow a logout round: each SP checks our LogoutRequest and answers; returns who was
+    told and where the browser ends."""
+    hop = b.get(first.location)
+    told = set()
+    while hop.status_code == 303 and any(hop.location.startswith(sp.sls) for sp in sps):
+        sp = next(sp for sp in sps if hop.location.startswith(sp.sls))
+        told.add(sp.name)
+        checked, answer = sp.process_slo(hop.location)
+        assert checked.get_errors() == [], checked.get_last_error_reason()
+        hop = b.get(_idp_path(answer))
+    return told, hop
+
+
 def test_logout_on_our_page_goes_round_the_saml_sps(site, world):
-    b, lms, library, _ = world
+    b, lms, library, _, _ = world
     page = b.get("/logout")
 
     first = b.client.post("/logout", data={"csrf_token": csrf_token(page.text)})
     assert first.status_code == 303 and first.location.startswith("/saml/abmelden?t=")
-    hop = b.get(first.location)
-    told = set()
-    while hop.status_code == 303 and not hop.location.startswith("/"):
-        sp = lms if hop.location.startswith(lms.sls) else library
-        told.add(sp.name)
-        told_sp, answer = sp.process_slo(hop.location)
-        assert told_sp.get_errors() == [], told_sp.get_last_error_reason()
-        hop = b.get(_idp_path(answer))
+    told, hop = _go_round(b, first, (lms, library))
 
     assert told == {"lms", "bib"}
     assert hop.status_code == 200 and "Sie sind abgemeldet" in hop.text
@@ -122,7 +131,7 @@ def test_an_sp_without_logout_endpoint_is_skipped(site, tmp_path):
 def test_a_logout_request_from_an_unknown_sp_is_refused(site, world):
     from tests.saml_sp import Sp
 
-    b, lms, _, sessions = world
+    b, lms, _, sessions, _ = world
     stranger = Sp("fremd", lms.idp_metadata)
     lea = sessions["lms"]
 
@@ -131,3 +140,22 @@ def test_a_logout_request_from_an_unknown_sp_is_refused(site, world):
     assert response.status_code == 400
     with data(site) as s:
         assert s.scalars(select(LoginSession).where(LoginSession.person_id.is_not(None))).all()
+
+
+def test_logout_started_by_an_oidc_client_tells_the_saml_sps_then_returns(site, world):
+    b, lms, library, _, tokens = world
+    query = urlencode(
+        {
+            "id_token_hint": tokens.raw["id_token"],
+            "post_logout_redirect_uri": AFTER_LOGOUT,
+            "state": "zustand-1",
+        }
+    )
+
+    first = b.get(f"/oidc/logout?{query}")
+    assert first.status_code == 303 and first.location.startswith("/saml/abmelden?t=")
+    told, hop = _go_round(b, first, (lms, library))
+
+    assert told == {"lms", "bib"}
+    assert hop.status_code in (302, 303)
+    assert hop.location.startswith(AFTER_LOGOUT) and "state=zustand-1" in hop.location
