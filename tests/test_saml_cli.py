@@ -140,3 +140,36 @@ def test_metadata_command_writes_the_signed_metadata(tmp_path, run_idp, database
     assert result.returncode == 0, result.stderr
     xml = out.read_text()
     assert "EntityDescriptor" in xml and "SignatureValue" in xml
+
+
+def test_an_sp_is_registered_from_its_metadata_url(site, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    from idp.extensions import db
+    from idp.policy import current_policies
+    from idp.saml import providers
+
+    sp = Sp("lms", idp_metadata(site))
+    (tmp_path / "metadata.xml").write_text(sp.metadata(), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/metadata.xml"
+    try:
+        with site.app_context():
+            provider, _ = providers.register(
+                db.session, current_policies(), source=url, service="itslearning"
+            )
+            db.session.commit()
+            assert (provider.entity_id, provider.metadata_url) == (sp.entity_id, url)
+            with pytest.raises(providers.ProviderProblem, match="nicht abrufbar"):
+                providers.register(
+                    db.session, current_policies(), source=url + "x", service="itslearning"
+                )
+            db.session.remove()
+    finally:
+        server.shutdown()
+        server.server_close()

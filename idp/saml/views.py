@@ -31,7 +31,9 @@ METADATA_TYPE = "application/samlmetadata+xml"
 
 @blueprint.get("/saml/metadata")
 def metadata() -> Response:
-    return Response(metadata_xml(db.session), mimetype=METADATA_TYPE)
+    xml = metadata_xml(db.session)
+    db.session.commit()  # a database without SAML key gets one on first use
+    return Response(xml, mimetype=METADATA_TYPE)
 
 
 @blueprint.route("/saml/sso", methods=["GET", "POST"])
