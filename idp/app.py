@@ -68,6 +68,7 @@ def setup_web(app: Flask) -> None:
     auth.init_app(app)
     setup_oidc(app)
     setup_saml(app)
+    setup_console(app)
 
 
 def setup_oidc(app: Flask) -> None:
@@ -81,6 +82,12 @@ def setup_saml(app: Flask) -> None:
     from idp.saml import views
 
     views.init_app(app)
+
+
+def setup_console(app: Flask) -> None:
+    from idp import console
+
+    console.init_app(app)
 
 
 def setup_blueprints(app: Flask) -> None:

@@ -1,0 +1,11 @@
+"""The admin web console (German, server-rendered), each admin inside their own scope."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from idp.console import persons
+
+    app.register_blueprint(persons.blueprint)

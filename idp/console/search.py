@@ -1,0 +1,145 @@
+"""Finding people in the console: by name, username, school and class, inside the admin's scope.
+
+Names are matched by prefix on `Person.sortname` (DIN 91379's search form, "MUELLER, JUERGEN")
+and usernames by prefix, both as index range scans, so a search over the whole state stays
+fast. One word matches a family name or a username; two words match "family given" or
+"given family".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from idp.models import Organisation, OrganisationTyp, Person, Personenkontext, PersonStatus
+from idp.naming.sorting import sort_key
+from idp.policy.admin_scope import AdminScope
+
+LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Found:
+    id: uuid.UUID
+    vorname: str
+    familienname: str
+    username: str
+    status: PersonStatus
+    kontexte: tuple[str, ...]  # "Lehrkraft – Gymnasium am Strand", for the list
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str = ""
+    schule: str = ""
+    klasse: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.text.strip() or self.schule.strip() or self.klasse.strip())
+
+
+def search(
+    session: Session, scope: AdminScope, query: Query, on: dt.date, role_names: dict[str, str]
+) -> tuple[list[Found], bool]:
+    """Up to LIMIT persons the admin may see that match; and whether there were more."""
+    if query.empty:
+        return [], False
+    statement = (
+        select(Person.id, Person.vorname, Person.familienname, Person.username, Person.status)
+        .where(scope.persons("personen.lesen"))
+        .order_by(Person.sortname, Person.username)
+        .limit(LIMIT + 1)
+    )
+    if query.text.strip():
+        statement = statement.where(_name_or_username(query.text))
+    if query.schule.strip() or query.klasse.strip():
+        statement = statement.where(_member_of(query.schule.strip(), query.klasse.strip(), on))
+    rows = session.execute(statement).all()
+    more = len(rows) > LIMIT
+    rows = rows[:LIMIT]
+    kontexte = _kontexte(session, [row.id for row in rows], on, role_names)
+    found = [
+        Found(
+            row.id,
+            row.vorname,
+            row.familienname,
+            row.username,
+            row.status,
+            kontexte.get(row.id, ()),
+        )
+        for row in rows
+    ]
+    return found, more
+
+
+def _name_or_username(text: str) -> ColumnElement[bool]:
+    words = text.split()
+    if len(words) == 1:
+        word = words[0]
+        family = sort_key(word, "").rstrip(", ")
+        return or_(_prefix(Person.sortname, family), _prefix(Person.username, word.lower()))
+    first, rest = words[0], " ".join(words[1:])
+    return or_(
+        _prefix(Person.sortname, sort_key(first, rest)),
+        _prefix(Person.sortname, sort_key(rest, first)),
+    )
+
+
+def _prefix(column, prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix`: a range an index can serve, plus LIKE to be exact under
+    any collation."""
+    if not prefix:
+        return false()
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return and_(column >= prefix, column < upper, column.like(f"{escaped}%", escape="\\"))
+
+
+def _member_of(schule: str, klasse: str, on: dt.date) -> ColumnElement[bool]:
+    """An active context at the school (kennung or name) or in a class (name) there."""
+    school = Organisation.__table__.alias("schule")
+    schools = select(school.c.id).where(
+        school.c.typ == OrganisationTyp.SCHULE,
+        or_(school.c.kennung == schule, school.c.name.ilike(f"%{_like(schule)}%", escape="\\")),
+    )
+    if klasse:
+        places = select(Organisation.id).where(
+            Organisation.typ == OrganisationTyp.KLASSE, Organisation.name == klasse
+        )
+        if schule:
+            places = places.where(Organisation.parent_id.in_(schools))
+    else:
+        places = select(Organisation.id).where(
+            or_(Organisation.id.in_(schools), Organisation.parent_id.in_(schools))
+        )
+    return exists().where(
+        Personenkontext.person_id == Person.id,
+        Personenkontext.active_on(on),
+        Personenkontext.organisation_id.in_(places),
+    )
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _kontexte(
+    session: Session, person_ids: list[uuid.UUID], on: dt.date, role_names: dict[str, str]
+) -> dict[uuid.UUID, tuple[str, ...]]:
+    if not person_ids:
+        return {}
+    rows = session.execute(
+        select(Personenkontext.person_id, Personenkontext.rolle, Organisation.name)
+        .join(Organisation, Organisation.id == Personenkontext.organisation_id)
+        .where(Personenkontext.person_id.in_(person_ids), Personenkontext.active_on(on))
+        .order_by(Organisation.name)
+    ).all()
+    found: dict[uuid.UUID, list[str]] = {}
+    for person_id, rolle, org_name in rows:
+        found.setdefault(person_id, []).append(f"{role_names.get(rolle, rolle)} – {org_name}")
+    return {k: tuple(v) for k, v in found.items()}

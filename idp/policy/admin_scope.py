@@ -1,0 +1,146 @@
+"""What an admin may do, and where: the rights of their active roles (policies/roles.toml)
+turned into SQL conditions over organisations and persons.
+
+Every console page and action asks this module; nothing else decides. A right is granted per
+scope: "organisation" (the context's organisation and all below it), "schultraeger" (the
+Schulträger itself and its schools, with their classes) and "land" (everything); `targets`
+narrows a right to persons of some rollenarten. An object outside every grant of a right is
+treated as not existing (404), so an admin learns nothing about other schools.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
+from sqlalchemy.orm import Session
+
+from idp.models import Organisation, Person, Personenkontext, Rolle
+from idp.policy.loader import Policies
+from idp.policy.roles import Grant
+
+
+@dataclass(frozen=True)
+class Reach:
+    """One grant of a right, anchored at the organisation of the context that carries it."""
+
+    scope: str
+    anchor: uuid.UUID
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AdminScope:
+    """The admin's rights on one day: right -> where it reaches."""
+
+    person_id: uuid.UUID
+    on: dt.date
+    reaches: dict[str, tuple[Reach, ...]]
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.reaches)
+
+    def has(self, right: str) -> bool:
+        return bool(self.reaches.get(right))
+
+    def is_land(self, right: str) -> bool:
+        return any(r.scope == "land" and not r.targets for r in self.reaches.get(right, ()))
+
+    def organisations(self, right: str) -> ColumnElement[bool]:
+        """A condition on Organisation: inside the reach of `right` (targets aside)."""
+        return or_(false(), *(_org_condition(r) for r in self.reaches.get(right, ())))
+
+    def persons(self, right: str) -> ColumnElement[bool]:
+        """A condition on Person: holds an active context inside a reach of `right` whose
+        rollenart the reach's targets allow."""
+        conditions = []
+        for reach in self.reaches.get(right, ()):
+            if reach.scope == "land" and not reach.targets:
+                return true()
+            conditions.append(_person_condition(reach, self.on))
+        return or_(false(), *conditions)
+
+    def may(self, session: Session, right: str, person_id: uuid.UUID) -> bool:
+        """Whether `right` reaches this person today."""
+        return bool(
+            session.scalar(select(literal(1)).where(Person.id == person_id, self.persons(right)))
+        )
+
+    def may_at(self, session: Session, right: str, organisation_id: uuid.UUID) -> bool:
+        """Whether `right` reaches this organisation."""
+        return bool(
+            session.scalar(
+                select(literal(1)).where(
+                    Organisation.id == organisation_id, self.organisations(right)
+                )
+            )
+        )
+
+
+def admin_scope(
+    session: Session, policies: Policies, person_id: uuid.UUID, on: dt.date
+) -> AdminScope:
+    """The rights the person's active roles give them today."""
+    rows = session.execute(
+        select(Personenkontext.rolle, Personenkontext.organisation_id).where(
+            Personenkontext.person_id == person_id, Personenkontext.active_on(on)
+        )
+    ).all()
+    reaches: dict[str, list[Reach]] = {}
+    for rolle, organisation_id in rows:
+        role = policies.roles.get(rolle)
+        if role is None:
+            continue
+        for grant in role.grants:
+            for right in _rights(grant):
+                reaches.setdefault(right, []).append(
+                    Reach(grant.scope, organisation_id, grant.targets)
+                )
+    return AdminScope(person_id, on, {k: tuple(v) for k, v in reaches.items()})
+
+
+def subtree(anchor: uuid.UUID) -> Select:
+    """The ids of `anchor` and every organisation below it (a recursive query)."""
+    tree = (
+        select(Organisation.id).where(Organisation.id == anchor).cte("unterbaum", recursive=True)
+    )
+    below = select(Organisation.id).where(Organisation.parent_id == tree.c.id)
+    tree = tree.union_all(below)
+    return select(tree.c.id)
+
+
+def _rights(grant: Grant) -> tuple[str, ...]:
+    from idp.policy.vocabulary import RIGHTS
+
+    return RIGHTS if grant.right == "*" else (grant.right,)
+
+
+def _org_condition(reach: Reach) -> ColumnElement[bool]:
+    if reach.scope == "land":
+        return true()
+    if reach.scope == "organisation":
+        return Organisation.id.in_(subtree(reach.anchor))
+    # schultraeger: the Schulträger, its schools and their classes
+    schools = select(Organisation.id).where(Organisation.schultraeger_id == reach.anchor)
+    return or_(
+        Organisation.id == reach.anchor,
+        Organisation.id.in_(schools),
+        Organisation.parent_id.in_(schools),
+    )
+
+
+def _person_condition(reach: Reach, on: dt.date) -> ColumnElement[bool]:
+    where = [
+        Personenkontext.person_id == Person.id,
+        Personenkontext.active_on(on),
+    ]
+    if reach.scope != "land":
+        inside = select(Organisation.id).where(_org_condition(reach))
+        where.append(Personenkontext.organisation_id.in_(inside))
+    if reach.targets:
+        kinds = select(Rolle.code).where(Rolle.rollenart.in_(reach.targets))
+        where.append(Personenkontext.rolle.in_(kinds))
+    return exists().where(and_(*where))
