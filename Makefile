@@ -11,8 +11,9 @@ DEMO_SCHOOLS ?= 3
 
 # Debian packages the whole test suite needs (real servers, no fakes).
 TEST_PACKAGES := postgresql slapd ldap-utils chromium
-# Debian packages the app needs at run time (xmlsec1 signs SAML messages).
-RUN_PACKAGES  := python3 python3-venv xmlsec1
+# Debian packages the app needs at run time (xmlsec1 signs SAML messages; the DejaVu fonts
+# print umlauts in the credential letters).
+RUN_PACKAGES  := python3 python3-venv xmlsec1 fonts-dejavu-core
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

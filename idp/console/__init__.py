@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from idp.console import persons
+    from idp.console import imports, letters, persons
 
     app.register_blueprint(persons.blueprint)
+    app.register_blueprint(imports.blueprint)
+    app.register_blueprint(letters.blueprint)

@@ -14,6 +14,7 @@ from idp.models import (
     Beziehung,
     OptOut,
     Organisation,
+    OrganisationTyp,
     Person,
     Personenkontext,
     SourceRecord,
@@ -30,6 +31,8 @@ RECENT_EVENTS = 20
 @dataclass(frozen=True)
 class KontextLine:
     id: object
+    organisation_id: object
+    is_klasse: bool
     rolle: str
     rolle_name: str
     organisation: str
@@ -78,7 +81,7 @@ def source_name(source: str) -> str:
 
 def person_page(session: Session, policies: Policies, person: Person, on: dt.date) -> PersonPage:
     rows = session.execute(
-        select(Personenkontext, Organisation.name, Organisation.kennung)
+        select(Personenkontext, Organisation.name, Organisation.kennung, Organisation.typ)
         .join(Organisation, Organisation.id == Personenkontext.organisation_id)
         .where(Personenkontext.person_id == person.id)
         .order_by(Personenkontext.valid_from.desc())
@@ -86,6 +89,8 @@ def person_page(session: Session, policies: Policies, person: Person, on: dt.dat
     kontexte = tuple(
         KontextLine(
             id=k.id,
+            organisation_id=k.organisation_id,
+            is_klasse=typ == OrganisationTyp.KLASSE,
             rolle=k.rolle,
             rolle_name=policies.roles[k.rolle].name if k.rolle in policies.roles else k.rolle,
             organisation=name,
@@ -95,7 +100,7 @@ def person_page(session: Session, policies: Policies, person: Person, on: dt.dat
             source=k.source,
             active=k.valid_from <= on and (k.valid_until is None or k.valid_until >= on),
         )
-        for k, name, kennung in rows
+        for k, name, kennung, typ in rows
     )
     links = session.scalars(
         select(Beziehung).where(

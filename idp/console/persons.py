@@ -72,6 +72,7 @@ def person(person_id: uuid.UUID) -> str:
             "zweiter_faktor.zuruecksetzen",
             "kontexte.verwalten",
             "optout.verwalten",
+            "zugangsdaten.drucken",
         )
     }
     return render_template(

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from idp.models import Organisation, Person, Personenkontext, Rolle
 from idp.policy.loader import Policies
@@ -104,9 +104,7 @@ def admin_scope(
 
 def subtree(anchor: uuid.UUID) -> Select:
     """The ids of `anchor` and every organisation below it (a recursive query)."""
-    tree = (
-        select(Organisation.id).where(Organisation.id == anchor).cte("unterbaum", recursive=True)
-    )
+    tree = select(Organisation.id).where(Organisation.id == anchor).cte("unterbaum", recursive=True)
     below = select(Organisation.id).where(Organisation.parent_id == tree.c.id)
     tree = tree.union_all(below)
     return select(tree.c.id)
@@ -133,14 +131,17 @@ def _org_condition(reach: Reach) -> ColumnElement[bool]:
 
 
 def _person_condition(reach: Reach, on: dt.date) -> ColumnElement[bool]:
+    # Its own alias: the caller's query may join Personenkontext too (a class's members).
+    kontext = aliased(Personenkontext)
     where = [
-        Personenkontext.person_id == Person.id,
-        Personenkontext.active_on(on),
+        kontext.person_id == Person.id,
+        kontext.valid_from <= on,
+        or_(kontext.valid_until.is_(None), kontext.valid_until >= on),
     ]
     if reach.scope != "land":
         inside = select(Organisation.id).where(_org_condition(reach))
-        where.append(Personenkontext.organisation_id.in_(inside))
+        where.append(kontext.organisation_id.in_(inside))
     if reach.targets:
         kinds = select(Rolle.code).where(Rolle.rollenart.in_(reach.targets))
-        where.append(Personenkontext.rolle.in_(kinds))
+        where.append(kontext.rolle.in_(kinds))
     return exists().where(and_(*where))
