@@ -356,3 +356,13 @@ def test_saml_sessions_are_recorded_for_single_logout(site, sp):
         row = s.scalars(select(SamlSession)).one()
         assert row.name_id == auth.get_nameid()
         assert row.session_index == auth.get_session_index()
+
+
+def test_no_decrypted_key_is_left_on_disk_between_signatures(site, sp):
+    path, request_id = sp.login_url()
+    accepted(sp, sign_in(browser(site), path, learner), request_id)
+
+    directory = site.extensions["idp.saml.server"].directory
+    left = sorted(p.name for p in directory.iterdir())
+    assert left == ["active.crt", "next.crt"]  # public certificates only
+    assert directory.stat().st_mode & 0o077 == 0

@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from idp.console import imports, letters, persons
+    from idp.console import audit_log, imports, letters, persons
 
     app.register_blueprint(persons.blueprint)
     app.register_blueprint(imports.blueprint)
     app.register_blueprint(letters.blueprint)
+    app.register_blueprint(audit_log.blueprint)

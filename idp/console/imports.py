@@ -296,7 +296,11 @@ def _sweep() -> None:
         return
     limit = time.time() - PLAN_LIFETIME
     for folder in root.iterdir():
-        if folder.is_dir() and folder.stat().st_mtime < limit:
+        try:
+            expired = folder.stat().st_mtime < limit
+        except FileNotFoundError:  # another request removed it just now
+            continue
+        if expired:
             shutil.rmtree(folder, ignore_errors=True)
 
 

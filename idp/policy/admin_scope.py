@@ -11,6 +11,7 @@ treated as not existing (404), so an admin learns nothing about other schools.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from dataclasses import dataclass
 
@@ -104,10 +105,15 @@ def admin_scope(
 
 def subtree(anchor: uuid.UUID) -> Select:
     """The ids of `anchor` and every organisation below it (a recursive query)."""
-    tree = select(Organisation.id).where(Organisation.id == anchor).cte("unterbaum", recursive=True)
+    # Each its own name: one query may hold several (an admin with two anchors).
+    name = f"unterbaum_{next(_names)}"
+    tree = select(Organisation.id).where(Organisation.id == anchor).cte(name, recursive=True)
     below = select(Organisation.id).where(Organisation.parent_id == tree.c.id)
     tree = tree.union_all(below)
     return select(tree.c.id)
+
+
+_names = itertools.count()
 
 
 def _rights(grant: Grant) -> tuple[str, ...]:

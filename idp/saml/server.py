@@ -2,8 +2,9 @@
 
 Building it parses every SP's metadata, so each process keeps one and rebuilds it only when
 the SAML key or the registered SPs change (two small queries per request tell). pysaml2 signs
-with Debian's `xmlsec1`, which reads the key from a file: the decrypted key lives only in a
-private directory of this process (on /dev/shm where there is one) and goes when it ends.
+with Debian's `xmlsec1`, which reads the key from a file: the key is written only while
+pysaml2 loads it and while xmlsec1 signs (idp.saml.signing), in a private directory of this
+process (on /dev/shm where there is one).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor, sign_entity_descriptor
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
-from saml2.sigver import security_context
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ from idp.models import SamlServiceProvider
 from idp.oidc import keys
 from idp.saml.attributes import MAP_DIR
 from idp.saml.settings import SamlSettings, saml_settings
+from idp.saml.signing import XmlSec1WithKeyInMemory
 
 XMLSEC_BINARY = "xmlsec1"
 
@@ -58,7 +59,13 @@ def idp_server(session: Session) -> Server:
     if built is None or built.version != version:
         directory = _write_keys(saml_keys)
         metadata = list(session.scalars(select(SamlServiceProvider.metadata_xml)))
-        server = Server(config=_config(settings, directory, metadata))
+        try:
+            server = Server(config=_config(settings, directory, metadata))
+        finally:
+            (directory / "active.key").unlink()  # loaded; xmlsec1 gets it per signature
+        server.sec.crypto = XmlSec1WithKeyInMemory(
+            server.config.xmlsec_binary, saml_keys.private_pem, directory
+        )
         if built is not None:
             shutil.rmtree(built.directory, ignore_errors=True)
         built = app.extensions["idp.saml.server"] = _Built(version, server, directory)
@@ -69,11 +76,9 @@ def metadata_xml(session: Session) -> str:
     """Our signed IdP metadata: entity id, SSO and SLO endpoints, the active and the next
     signing certificate, NameID formats, the attributes we may send, validUntil."""
     server = idp_server(session)
-    config = server.config
-    descriptor = entity_descriptor(config)
-    security = security_context(config)
+    descriptor = entity_descriptor(server.config)
     _, signed = sign_entity_descriptor(
-        descriptor, None, security, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
+        descriptor, None, server.sec, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
     )
     return str(signed)
 
