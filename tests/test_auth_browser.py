@@ -6,82 +6,26 @@ screenshot under artifacts/screenshots/<test name>/ for review.
 
 from __future__ import annotations
 
-import re
-import shutil
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pyotp
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from idp.auth import accounts, passwords
 from idp.auth.settings import auth_settings
 from idp.models import LoginSession, Person, RecoveryCode, TotpCredential
 from tests import factories as f
-from tests.conftest import REPO
+from tests.browser import Visit, log_in, open_visit
 from tests.web import PASSWORD, data, with_password
 
-CHROMIUM = Path("/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
 NEW_PASSWORD = "Leuchtturm-Wellenbrecher-Möwe-7"
 
 # The browser tests need only one backend; the flows are the same on PostgreSQL.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is missing at {CHROMIUM}: install the Debian package "
-            "(`apt-get install chromium`, or `make system-test`).",
-            pytrace=False,
-        )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_site(site: Flask) -> Iterator[str]:
-    """The app on a real, threaded HTTP server on a free port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, site, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
-
-
-@dataclass
-class Visit:
-    """One browser tab on the live site that saves a numbered screenshot of each page."""
-
-    page: Page
-    base: str
-    folder: Path
-    count: int = 0
-
-    def goto(self, path: str, step: str) -> None:
-        self.page.goto(self.base + path)
-        self.shot(step)
-
-    def shot(self, step: str) -> None:
-        self.count += 1
-        self.page.screenshot(path=self.folder / f"{self.count:02d}-{step}.png", full_page=True)
-
-    def expect_path(self, path: str) -> None:
-        expect(self.page).to_have_url(self.base + path)
 
 
 @pytest.fixture(params=[True, False], ids=["js", "no-js"])
@@ -93,25 +37,8 @@ def javascript(request: pytest.FixtureRequest) -> bool:
 def visit(
     request: pytest.FixtureRequest, chromium: Browser, live_site: str, javascript: bool
 ) -> Iterator[Visit]:
-    folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    context = chromium.new_context(java_script_enabled=javascript, locale="de-DE")
-    try:
-        yield Visit(context.new_page(), live_site, folder)
-    finally:
-        context.close()
-
-
-def log_in(visit: Visit, name: str, password: str) -> None:
-    page = visit.page
-    name_field = page.get_by_label("Benutzername oder E-Mail-Adresse")
-    password_field = page.get_by_label("Passwort", exact=True)
-    expect(name_field).to_be_editable()
-    expect(password_field).to_be_editable()
-    name_field.fill(name)
-    password_field.fill(password)
-    page.get_by_role("button", name="Anmelden").click()
+    with open_visit(request, chromium, live_site, javascript) as opened:
+        yield opened
 
 
 def test_learner_sets_own_password_at_first_login(visit: Visit, site: Flask):
