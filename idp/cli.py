@@ -7,6 +7,7 @@ import sys
 import click
 
 from idp.commands import (
+    activations,
     audit,
     clients,
     database,
@@ -52,6 +53,7 @@ for module in (
     saml,
     clients,
     oidc,
+    activations,
 ):
     module.register(cli)
 

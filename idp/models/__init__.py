@@ -1,5 +1,6 @@
 """All models, imported here so that metadata (and Alembic) sees every table."""
 
+from idp.models.activation_step import ServiceActivationStep
 from idp.models.audit import AuditEvent, AuditHead
 from idp.models.beziehung import Beziehung
 from idp.models.import_run import ImportRun, MatchCandidate
@@ -50,6 +51,7 @@ __all__ = [
     "SamlSession",
     "Service",
     "ServiceActivation",
+    "ServiceActivationStep",
     "SigningKey",
     "SourceRecord",
     "TotpCredential",
