@@ -47,9 +47,15 @@ class Visit:
 
 @contextmanager
 def open_visit(
-    request: pytest.FixtureRequest, chromium: Browser, base: str, javascript: bool = True
+    request: pytest.FixtureRequest,
+    chromium: Browser,
+    base: str,
+    javascript: bool = True,
+    who: str = "",
 ) -> Iterator[Visit]:
-    folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+    """A fresh browser context; `who` names its screenshot folder when a test has several."""
+    name = re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+    folder = SCREENSHOTS / (f"{name}-{who}" if who else name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     context = chromium.new_context(

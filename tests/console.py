@@ -18,6 +18,7 @@ class World:
     school_admin: str
     other_admin: str
     land_admin: str
+    head: str  # the Schulleitung of the admin's school
     totps: dict[str, pyotp.TOTP]
     lea: uuid.UUID  # learner in 7b at the admin's school
     ben: uuid.UUID  # learner at the other school
@@ -42,6 +43,7 @@ def world(site: Flask) -> World:
         admin("ida.admin", "Ida", "Admin", state.schule, "IDM_SCHULE")
         admin("otto.admin", "Otto", "Andermann", state.andere_schule, "IDM_SCHULE")
         admin("lara.land", "Lara", "Land", state.ministerium, "LANDESADMIN")
+        admin("sina.leitung", "Sina", "Leitung", state.schule, "SCHULLEITUNG")
         lea = f.person(s, "lea.lern", "Lea", "Lern")
         f.kontext(s, lea, state.schule, "LERN", source="sip")
         f.kontext(s, lea, state.klasse, "LERN", source="sip")
@@ -55,6 +57,7 @@ def world(site: Flask) -> World:
             "ida.admin",
             "otto.admin",
             "lara.land",
+            "sina.leitung",
             totps,
             lea.id,
             ben.id,

@@ -80,3 +80,35 @@ def test_school_admin_records_and_withdraws_an_opt_out(visit: Visit, w: World):
     page.get_by_role("button", name="Zurücknehmen").click()
     expect(page.get_by_role("status")).to_contain_text("zurückgenommen")
     visit.shot("zurueckgenommen")
+
+
+def test_schulleitung_applies_for_itslearning_and_the_ministry_approves(
+    request, chromium: Browser, live_site: str, w: World
+):
+    with open_visit(request, chromium, live_site, who="schulleitung") as school:
+        page = school.page
+        admin_logs_in(school, w, w.head)
+        page.get_by_role("link", name="Aktivierungen").click()
+        school.shot("aktivierungen")
+        page.get_by_label("Tom Lehrer").check()
+        page.get_by_label("Wir haben den Auftragsverarbeitungsvertrag gelesen").check()
+        page.get_by_label("Wir haben die Vereinbarung zur gemeinsamen Verantwortung").check()
+        page.get_by_role("button", name="itslearning beantragen").click()
+        expect(page.get_by_role("status")).to_contain_text("Der Antrag ist gestellt")
+        expect(page.get_by_text("Verträge bestätigt")).to_be_visible()
+        school.shot("beantragt")
+    with open_visit(request, chromium, live_site, who="ministerium") as ministry:
+        page = ministry.page
+        admin_logs_in(ministry, w, w.land_admin)
+        page.get_by_role("link", name="Aktivierungen").click()
+        row = page.get_by_role("row").filter(has_text="Gymnasium am Strand")
+        expect(row).to_contain_text("Tom Lehrer")
+        ministry.shot("antraege")
+        row.get_by_role("button", name="Freigeben").click()
+        expect(page.get_by_role("status")).to_contain_text("Freigegeben")
+        page.get_by_label("Anzeigen").select_option("alle")
+        page.get_by_role("button", name="Anzeigen").click()
+        expect(page.get_by_role("row").filter(has_text="Gymnasium am Strand")).to_contain_text(
+            "freigegeben"
+        )
+        ministry.shot("freigegeben")
