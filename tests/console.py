@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pyotp
 from flask import Flask
 
+from idp.models import SourceRecord
 from tests import factories as f
 from tests import oidc_rp as rp
 from tests.web import Browser, browser, data, with_password, with_totp
@@ -48,6 +49,11 @@ def world(site: Flask) -> World:
         f.kontext(s, lea, state.schule, "LERN", source="sip")
         f.kontext(s, lea, state.klasse, "LERN", source="sip")
         with_password(s, lea)
+        s.add(
+            SourceRecord(
+                source="sip", kind="person", external_id="S-7b-1", object_id=lea.id, row_hash="-"
+            )
+        )
         ben = f.person(s, "ben.anders", "Ben", "Anders")
         f.kontext(s, ben, state.andere_schule, "LERN", source="sip")
         teacher = f.person(s, "tom.lehrer", "Tom", "Lehrer")

@@ -197,3 +197,53 @@ def test_opt_out_keeps_the_person_from_the_service_until_withdrawn(site, w):
     assert "widersprochen" in page
     with data(site) as s:
         assert s.scalars(select(OptOut)).one().withdrawn_at is not None
+
+
+def test_master_data_of_people_made_here_can_be_edited(site, w):
+    b = signed_in(site, w, w.land_admin)
+
+    post(
+        b,
+        f"/verwaltung/personen/{w.ben}/stammdaten",
+        {"vorname": "Benedikt", "familienname": "Ähnlich", "geburtsdatum": "2014-03-01"},
+    )
+
+    with data(site) as s:
+        ben = s.get(Person, w.ben)
+        assert (ben.vorname, ben.familienname) == ("Benedikt", "Ähnlich")
+        assert ben.sortname.startswith("AEHNLICH")
+    assert "ben.anders" in b.get("/verwaltung/personen?q=ähnl").text
+
+
+def test_imported_master_data_is_refused_with_a_hint(site, w):
+    b = signed_in(site, w, w.land_admin)
+
+    refused = post(
+        b, f"/verwaltung/personen/{w.lea}/stammdaten", {"vorname": "Leah", "familienname": "Lern"}
+    )
+
+    assert "kommen aus SIP-Schule" in b.get(refused.location).text
+    with data(site) as s:
+        assert s.get(Person, w.lea).vorname == "Lea"
+
+
+def test_names_outside_din_91379_are_refused(site, w):
+    b = signed_in(site, w, w.land_admin)
+
+    refused = post(
+        b, f"/verwaltung/personen/{w.ben}/stammdaten", {"vorname": "Бен", "familienname": "Anders"}
+    )
+
+    assert "kein gültiger Name" in b.get(refused.location).text
+    with data(site) as s:
+        assert s.get(Person, w.ben).vorname == "Ben"
+
+
+def test_a_school_admin_may_not_edit_master_data(site, w):
+    b = signed_in(site, w, w.school_admin)
+
+    response = post(
+        b, f"/verwaltung/personen/{w.lea}/stammdaten", {"vorname": "X", "familienname": "Y"}
+    )
+
+    assert response.status_code == 403

@@ -24,6 +24,8 @@ from idp.models import (
     Personenkontext,
     PersonStatus,
 )
+from idp.naming.din91379 import is_valid_name
+from idp.naming.sorting import sort_key
 from idp.policy import current_policies
 
 blueprint = Blueprint("console", __name__, url_prefix="/verwaltung")
@@ -73,6 +75,7 @@ def person(person_id: uuid.UUID) -> str:
             "kontexte.verwalten",
             "optout.verwalten",
             "zugangsdaten.drucken",
+            "personen.bearbeiten",
         )
     }
     return render_template(
@@ -124,6 +127,44 @@ def reset_second_factor(person_id: uuid.UUID) -> Response:
                 "bei der nächsten Anmeldung wird er neu eingerichtet."
             )
         )
+    return _back(person_id)
+
+
+@blueprint.post("/personen/<uuid:person_id>/stammdaten")
+def edit_person(person_id: uuid.UUID) -> Response:
+    """Name and birth date, for people the console made; imported ones are kept at the source."""
+    require("personen.bearbeiten", person_id)
+    target = person_or_404(person_id)
+    sources = person_page(db.session, current_policies(), target, clock.today()).sources
+    if sources:
+        flash(
+            _(
+                "Name und Geburtsdatum kommen aus %(quellen)s: die nächste Übernahme würde Ihre "
+                "Änderung überschreiben. Bitte ändern Sie sie dort.",
+                quellen=", ".join(sources),
+            )
+        )
+        return _back(person_id)
+    vorname = request.form.get("vorname", "").strip()
+    familienname = request.form.get("familienname", "").strip()
+    geburtsdatum = _date(request.form.get("geburtsdatum"))
+    problems = [
+        _("%(feld)s: %(text)s ist kein gültiger Name (DIN 91379).", feld=label, text=value)
+        for label, value in ((_("Vorname"), vorname), (_("Familienname"), familienname))
+        if not value or len(value) > 255 or not is_valid_name(value)
+    ]
+    if problems:
+        for problem in problems:
+            flash(problem)
+        return _back(person_id)
+    before = {"vorname": target.vorname, "familienname": target.familienname}
+    target.vorname, target.familienname = vorname, familienname
+    target.sortname = sort_key(familienname, vorname)
+    if request.form.get("geburtsdatum") is not None:
+        target.geburtsdatum = geburtsdatum
+    _audit("person.geaendert", target, details={"vorher": before})
+    db.session.commit()
+    flash(_("Die Stammdaten sind geändert."))
     return _back(person_id)
 
 
