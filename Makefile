@@ -27,7 +27,8 @@ demo: $(STAMP) run-packages
 	@echo
 	@echo "Demo-Land aus $(DEMO_DIR)/ (SIP-Schule- und Personal-Export) importiert."
 	$(IDP) demo-logins --client-file $(DEMO_DIR)/demo-client.json --client-port 8081
-	@echo "Anmelden: http://127.0.0.1:8080/login   (Strg+C beendet beides)"
+	@echo "Anmelden: http://127.0.0.1:8080/login   Verwaltung: http://127.0.0.1:8080/verwaltung/"
+	@echo "(Strg+C beendet beides)"
 	@echo
 	@# The demo service runs beside the IdP and stops with it.
 	$(BIN)/python -m idp.demodata.relying_party --client $(DEMO_DIR)/demo-client.json --port 8081 & \

@@ -39,23 +39,9 @@ def create_demo_logins(
     official = _first_with(session, "MINISTERIUM_MA", OrganisationTyp.MINISTERIUM)
     admin = _first_with(session, "LEHR", OrganisationTyp.SCHULE, skip=teacher)
     school = _school_of(session, admin)
-    if not session.scalar(
-        select(Personenkontext.id).where(
-            Personenkontext.person_id == admin.id,
-            Personenkontext.rolle == "IDM_SCHULE",
-            Personenkontext.organisation_id == school.id,
-        )
-    ):
-        session.add(
-            Personenkontext(
-                person_id=admin.id,
-                organisation_id=school.id,
-                rolle="IDM_SCHULE",
-                valid_from=today(),
-                source=DEMO_SOURCE,
-            )
-        )
-        session.flush()
+    _give_role(session, admin, school, "IDM_SCHULE")
+    ministry = session.get(Organisation, _ministry_of(session, official))
+    _give_role(session, official, ministry, "LANDESADMIN")  # the whole console, for the demo
     for person in (learner, teacher, admin):
         totp.remove(session, person.id)  # a repeated run shows the enrolment again
     logins = [
@@ -66,7 +52,9 @@ def create_demo_logins(
     totp.remove(session, official.id)
     secret = totp.new_secret()
     totp.save_confirmed(session, official.id, secret, step=0)
-    logins.append(_login(settings, official, "Bildungsministerium", totp_secret=secret))
+    logins.append(
+        _login(settings, official, "Bildungsministerium (Landesadmin)", totp_secret=secret)
+    )
     return [
         DemoLogin(**{**asdict(login), "note": _note(session, policies, login)}) for login in logins
     ]
@@ -118,6 +106,35 @@ def _first_with(
     if person is None:
         raise NoDemoState(f"keine Person mit der Rolle {rolle}: ist der Demo-Export importiert?")
     return person
+
+
+def _give_role(session: Session, person: Person, organisation: Organisation, rolle: str) -> None:
+    """Add the role unless the person holds it there already (repeated runs)."""
+    if not session.scalar(
+        select(Personenkontext.id).where(
+            Personenkontext.person_id == person.id,
+            Personenkontext.rolle == rolle,
+            Personenkontext.organisation_id == organisation.id,
+        )
+    ):
+        session.add(
+            Personenkontext(
+                person_id=person.id,
+                organisation_id=organisation.id,
+                rolle=rolle,
+                valid_from=today(),
+                source=DEMO_SOURCE,
+            )
+        )
+        session.flush()
+
+
+def _ministry_of(session: Session, person: Person):
+    return session.scalars(
+        select(Personenkontext.organisation_id).where(
+            Personenkontext.person_id == person.id, Personenkontext.rolle == "MINISTERIUM_MA"
+        )
+    ).first()
 
 
 def _school_of(session: Session, person: Person) -> Organisation:
