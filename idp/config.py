@@ -126,6 +126,41 @@ SCHEMA: dict[str, Schema] = {
         # The scope of eduPersonPrincipalName (username@scope); empty: the issuer's host name.
         "scope": (str, ""),
     },
+    # Provisioning targets (connectors/). Secrets come from a file (*_file) or from the
+    # environment (see connectors.settings.secret), never from this file.
+    "provisioning": {
+        # A failing event is retried with waits doubling from retry_seconds, up to
+        # max_retry_seconds; after max_attempts it is parked as dead (`idp outbox dead`).
+        "retry_seconds": (int, 5),
+        "max_retry_seconds": (int, 3600),
+        "max_attempts": (int, 10),
+        "batch_size": (int, 200),
+        # How often `idp worker` looks for new events when the outbox is empty.
+        "poll_seconds": ((int, float), 1.0),
+    },
+    "connectors": {
+        "ldap_mail": {
+            "service": (str, "email"),
+            "url": (str, ""),
+            "bind_dn": (str, ""),
+            "bind_password_file": (str, ""),
+            "base_dn": (str, ""),
+            "start_tls": (bool, False),
+            "timeout": (int, 10),
+        },
+        "itslearning": {
+            "service": (str, "itslearning"),
+            # The IMS Enterprise Services (SOAP) endpoint; empty: only the file export.
+            "url": (str, ""),
+            "username": (str, ""),
+            "password_file": (str, ""),
+            # IMS Enterprise 1.1 XML files are written here (the fallback import route).
+            "export_dir": (str, ""),
+            "timeout": (int, 30),
+        },
+        # One table per service: [connectors.scim.CODE] url, token_file, timeout.
+        "scim": (dict, {}),
+    },
 }
 
 # Environment variables that override the file; operators and tests rely on these names.

@@ -83,6 +83,21 @@ class SlapdServer:
             Server(self.url), user=user, password=password, auto_bind=True, raise_exceptions=True
         )
 
+    def pause(self) -> None:
+        """Stop slapd but keep its data, as a server that goes down for a while."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def resume(self) -> None:
+        """Start the paused slapd again on the same port with the same data."""
+        self.process = subprocess.Popen(
+            [self.bin, "-d", "0", "-F", self.dir / "config", "-h", f"{self.url}/"],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "log", "ab"),  # noqa: SIM115
+        )
+        self._wait_ready()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

@@ -16,6 +16,7 @@ from idp.models.oauth import (
 from idp.models.organisation import Organisation, OrganisationTyp
 from idp.models.outbox import OutboxEvent
 from idp.models.person import Person, PersonStatus
+from idp.models.provisioning import ProvisionedAccount, ProvisionedGroup
 from idp.models.rolle import Personenkontext, Rolle
 from idp.models.saml import SamlHold, SamlServiceProvider, SamlSession
 from idp.models.service import ActivationState, OptOut, Service, ServiceActivation
@@ -42,6 +43,8 @@ __all__ = [
     "Person",
     "PersonStatus",
     "Personenkontext",
+    "ProvisionedAccount",
+    "ProvisionedGroup",
     "RecoveryCode",
     "RefreshToken",
     "RevokedToken",

@@ -21,7 +21,7 @@ class AuditEvent(db.Model):
     time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(64), index=True)
-    target: Mapped[str | None] = mapped_column(String(255))
+    target: Mapped[str | None] = mapped_column(String(255), index=True)
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     # Canonical JSON text, hashed byte for byte.
     details: Mapped[str] = mapped_column(Text, default="{}")

@@ -27,5 +27,7 @@ class OutboxEvent(db.Model):
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # pending, working (claimed by a worker since claimed_at), done, dead (parked)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
