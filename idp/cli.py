@@ -16,6 +16,7 @@ from idp.commands import (
     keys,
     oidc,
     policy,
+    provisioning,
     retention,
     saml,
     serve,
@@ -43,6 +44,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 for module in (
     database,
     policy,
+    provisioning,
     serve,
     users,
     audit,

@@ -135,6 +135,8 @@ SCHEMA: dict[str, Schema] = {
         "max_retry_seconds": (int, 3600),
         "max_attempts": (int, 10),
         "batch_size": (int, 200),
+        # A claimed event whose worker died (kill -9, power cut) is due again after this long.
+        "lease_seconds": (int, 300),
         # How often `idp worker` looks for new events when the outbox is empty.
         "poll_seconds": ((int, float), 1.0),
     },

@@ -33,6 +33,7 @@ class ProvisioningSettings:
             batch_size=section["batch_size"],
             poll_seconds=float(section["poll_seconds"]),
             secret_key=app.config["SECRET_KEY"],
+            lease=dt.timedelta(seconds=section["lease_seconds"]),
         )
 
 
