@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from idp.models import Organisation, OrganisationTyp, Person, Personenkontext, PersonStatus
@@ -55,11 +55,18 @@ def search(
         .order_by(Person.sortname, Person.username)
         .limit(LIMIT + 1)
     )
-    if query.text.strip():
-        statement = statement.where(_name_or_username(query.text))
     if query.schule.strip() or query.klasse.strip():
         statement = statement.where(_member_of(query.schule.strip(), query.klasse.strip(), on))
-    rows = session.execute(statement).all()
+    if query.text.strip():
+        # One query per alternative, each read in index order up to the page size, then
+        # merged: an OR would make the database sort every match before it can stop.
+        merged = {}
+        for alternative in _name_or_username(query.text):
+            for row in session.execute(statement.where(alternative)):
+                merged[row.id] = row
+        rows = sorted(merged.values(), key=lambda r: (_sortname(r), r.username))
+    else:
+        rows = list(session.execute(statement))
     more = len(rows) > LIMIT
     rows = rows[:LIMIT]
     kontexte = _kontexte(session, [row.id for row in rows], on, role_names)
@@ -77,17 +84,21 @@ def search(
     return found, more
 
 
-def _name_or_username(text: str) -> ColumnElement[bool]:
+def _name_or_username(text: str) -> list[ColumnElement[bool]]:
     words = text.split()
     if len(words) == 1:
         word = words[0]
         family = sort_key(word, "").rstrip(", ")
-        return or_(_prefix(Person.sortname, family), _prefix(Person.username, word.lower()))
+        return [_prefix(Person.sortname, family), _prefix(Person.username, word.lower())]
     first, rest = words[0], " ".join(words[1:])
-    return or_(
+    return [
         _prefix(Person.sortname, sort_key(first, rest)),
         _prefix(Person.sortname, sort_key(rest, first)),
-    )
+    ]
+
+
+def _sortname(row) -> str:
+    return sort_key(row.familienname, row.vorname)
 
 
 def _prefix(column, prefix: str) -> ColumnElement[bool]:
@@ -117,10 +128,12 @@ def _member_of(schule: str, klasse: str, on: dt.date) -> ColumnElement[bool]:
         places = select(Organisation.id).where(
             or_(Organisation.id.in_(schools), Organisation.parent_id.in_(schools))
         )
-    return exists().where(
-        Personenkontext.person_id == Person.id,
-        Personenkontext.active_on(on),
-        Personenkontext.organisation_id.in_(places),
+    # IN, not a correlated EXISTS: with EXISTS, SQLite walks every person in name order to
+    # find a class's members (10 s over the whole state, bench/console_search.py).
+    return Person.id.in_(
+        select(Personenkontext.person_id).where(
+            Personenkontext.active_on(on), Personenkontext.organisation_id.in_(places)
+        )
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from idp.models import Organisation, Person, Personenkontext, Rolle
+from idp.models import Organisation, OrganisationTyp, Person, Personenkontext, Rolle
 from idp.policy.loader import Policies
 from idp.policy.roles import Grant
 
@@ -30,6 +30,8 @@ class Reach:
     scope: str
     anchor: uuid.UUID
     targets: tuple[str, ...] = ()
+    # Anchored at one school or class: few people, so queries start from their contexts.
+    small: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,31 +88,35 @@ def admin_scope(
 ) -> AdminScope:
     """The rights the person's active roles give them today."""
     rows = session.execute(
-        select(Personenkontext.rolle, Personenkontext.organisation_id).where(
-            Personenkontext.person_id == person_id, Personenkontext.active_on(on)
-        )
+        select(Personenkontext.rolle, Personenkontext.organisation_id, Organisation.typ)
+        .join(Organisation, Organisation.id == Personenkontext.organisation_id)
+        .where(Personenkontext.person_id == person_id, Personenkontext.active_on(on))
     ).all()
     reaches: dict[str, list[Reach]] = {}
-    for rolle, organisation_id in rows:
+    for rolle, organisation_id, typ in rows:
+        small = typ in (OrganisationTyp.SCHULE, OrganisationTyp.KLASSE)
         role = policies.roles.get(rolle)
         if role is None:
             continue
         for grant in role.grants:
             for right in _rights(grant):
                 reaches.setdefault(right, []).append(
-                    Reach(grant.scope, organisation_id, grant.targets)
+                    Reach(grant.scope, organisation_id, grant.targets, small)
                 )
     return AdminScope(person_id, on, {k: tuple(v) for k, v in reaches.items()})
 
 
 def subtree(anchor: uuid.UUID) -> Select:
     """The ids of `anchor` and every organisation below it (a recursive query)."""
+    return select(_tree(anchor).c.id)
+
+
+def _tree(anchor: uuid.UUID):
     # Each its own name: one query may hold several (an admin with two anchors).
     name = f"unterbaum_{next(_names)}"
     tree = select(Organisation.id).where(Organisation.id == anchor).cte(name, recursive=True)
     below = select(Organisation.id).where(Organisation.parent_id == tree.c.id)
-    tree = tree.union_all(below)
-    return select(tree.c.id)
+    return tree.union_all(below)
 
 
 _names = itertools.count()
@@ -137,17 +143,36 @@ def _org_condition(reach: Reach) -> ColumnElement[bool]:
 
 
 def _person_condition(reach: Reach, on: dt.date) -> ColumnElement[bool]:
+    """Two shapes with the same meaning. A school's reach lists its people from their
+    contexts (few rows); a Schulamt's or the Land's checks each candidate's own one or two
+    contexts by equality, so a name search walks its index and stops at the page size."""
     # Its own alias: the caller's query may join Personenkontext too (a class's members).
     kontext = aliased(Personenkontext)
     where = [
-        kontext.person_id == Person.id,
         kontext.valid_from <= on,
         or_(kontext.valid_until.is_(None), kontext.valid_until >= on),
     ]
-    if reach.scope != "land":
-        inside = select(Organisation.id).where(_org_condition(reach))
-        where.append(kontext.organisation_id.in_(inside))
     if reach.targets:
         kinds = select(Rolle.code).where(Rolle.rollenart.in_(reach.targets))
         where.append(kontext.rolle.in_(kinds))
+    if reach.scope == "organisation" and reach.small:
+        where.append(kontext.organisation_id.in_(subtree(reach.anchor)))
+        return Person.id.in_(select(kontext.person_id).where(*where))
+    where.append(kontext.person_id == Person.id)
+    if reach.scope == "organisation":
+        tree = _tree(reach.anchor)
+        where.append(exists().where(tree.c.id == kontext.organisation_id))
+    elif reach.scope == "schultraeger":
+        place = aliased(Organisation)
+        schools = select(Organisation.id).where(Organisation.schultraeger_id == reach.anchor)
+        where.append(
+            exists().where(
+                place.id == kontext.organisation_id,
+                or_(
+                    place.id == reach.anchor,
+                    place.schultraeger_id == reach.anchor,
+                    place.parent_id.in_(schools),
+                ),
+            )
+        )
     return exists().where(and_(*where))
