@@ -156,6 +156,8 @@ SCHEMA: dict[str, Schema] = {
             "url": (str, ""),
             "username": (str, ""),
             "password_file": (str, ""),
+            # The sourcedId of the state's top group in itslearning, which schools hang under.
+            "root": (str, ""),
             # IMS Enterprise 1.1 XML files are written here (the fallback import route).
             "export_dir": (str, ""),
             "timeout": (int, 30),
