@@ -55,6 +55,7 @@ from idp.models import (
     ServiceActivationStep,
 )
 from idp.policy.loader import Policies
+from idp.provisioning import outbox
 
 MAX_CONTACT_PERSONS = 2
 
@@ -437,6 +438,8 @@ def _advance(
     activation.state = step.after
     _record_step(session, activation, actor, actor_person_id, note, now())
     _audit(session, schule, activation, actor, step.action, step.before, note)
+    # Who may use the service at this school may have changed: provisioning looks again.
+    outbox.school_changed(session, schule.id, service_code)
     return activation
 
 

@@ -247,3 +247,38 @@ def test_a_school_admin_may_not_edit_master_data(site, w):
     )
 
     assert response.status_code == 403
+
+
+def test_changes_reach_provisioning_and_the_page_shows_its_state(site, w):
+    from idp.models import OutboxEvent, ProvisionedAccount
+
+    with data(site) as s:
+        s.add(
+            ProvisionedAccount(
+                person_id=w.lea,
+                service_code="stundenplan",
+                target_key="k",
+                status="ok",
+                applied_hash="h",
+                desired_hash="h",
+            )
+        )
+        s.add(
+            ProvisionedAccount(
+                person_id=w.lea,
+                service_code="klassenbuch",
+                target_key="k2",
+                status="error",
+                last_error="userName schon vergeben",
+            )
+        )
+        s.commit()
+    b = signed_in(site, w, w.school_admin)
+
+    post(b, f"/verwaltung/personen/{w.lea}/widerspruch", {"dienst": "notenbuch"})
+    page = b.get(f"/verwaltung/personen/{w.lea}").text
+
+    with data(site) as s:
+        events = s.scalars(select(OutboxEvent).where(OutboxEvent.object_id == w.lea)).all()
+        assert [(e.object_type, e.status) for e in events] == [("person", "pending")]
+    assert "eingerichtet" in page and "userName schon vergeben" in page

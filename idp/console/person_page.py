@@ -17,6 +17,7 @@ from idp.models import (
     OrganisationTyp,
     Person,
     Personenkontext,
+    ProvisionedAccount,
     SourceRecord,
 )
 from idp.policy.entitlement import entitlement
@@ -59,6 +60,10 @@ class ServiceLine:
     reason: str
     opted_out: bool
     sensitive: bool
+    connector: str | None = None  # the service's provisioning target, if it has one
+    provisioning: str | None = None  # ok, disabled, pending, error (None: nothing yet)
+    provisioning_error: str | None = None
+    provisioned_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,12 @@ def person_page(session: Session, policies: Policies, person: Person, on: dt.dat
     )
     active_opt_outs = {o.service_code for o in opt_outs if o.withdrawn_at is None}
     facts = load_person_facts(session, policies, person)
+    provisioned = {
+        row.service_code: row
+        for row in session.scalars(
+            select(ProvisionedAccount).where(ProvisionedAccount.person_id == person.id)
+        )
+    }
     services = tuple(
         ServiceLine(
             code=code,
@@ -127,6 +138,10 @@ def person_page(session: Session, policies: Policies, person: Person, on: dt.dat
             reason=decision.message,
             opted_out=code in active_opt_outs,
             sensitive=service.sensitive,
+            connector=service.connector,
+            provisioning=(row := provisioned.get(code)) and row.status,
+            provisioning_error=row.last_error if row else None,
+            provisioned_at=row.applied_at if row else None,
         )
         for code, service in policies.services.items()
     )

@@ -27,6 +27,7 @@ from idp.models import (
 from idp.naming.din91379 import is_valid_name
 from idp.naming.sorting import sort_key
 from idp.policy import current_policies
+from idp.provisioning import outbox
 
 blueprint = Blueprint("console", __name__, url_prefix="/verwaltung")
 guard(blueprint)
@@ -330,10 +331,13 @@ def _date(raw: str | None) -> dt.date | None:
 
 
 def _audit(action, target, organisation_id=None, details=None) -> None:
+    """Record the change, and tell provisioning the person changed (same transaction)."""
     audit.record(
         db.session,
         audit.Event(admin().actor, action, target.username, organisation_id, details or {}),
     )
+    if action != "zweitfaktor.zurueckgesetzt":
+        outbox.person_changed(db.session, target.id)
 
 
 def _back(person_id: uuid.UUID) -> Response:
