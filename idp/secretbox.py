@@ -7,6 +7,7 @@ off as another.
 from __future__ import annotations
 
 import base64
+import functools
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -19,10 +20,15 @@ class SecretUnreadable(Exception):
 
 
 def _fernet(purpose: str, secret_key: str | None = None) -> Fernet:
-    secret = (secret_key or current_app.config["SECRET_KEY"]).encode()
+    return _derived_fernet(purpose, secret_key or current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=32)
+def _derived_fernet(purpose: str, secret_key: str) -> Fernet:
+    # Derived once per purpose and key: every access token seals a value.
     key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"schul-idp/" + purpose.encode()
-    ).derive(secret)
+    ).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 

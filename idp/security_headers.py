@@ -18,24 +18,32 @@ CSP = "; ".join(
         "base-uri 'none'",
     ]
 )
+DEFAULTS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
 
 
 def init_app(app: Flask) -> None:
-    https = app.config["IDP"].issuer.startswith("https://")
+    defaults = dict(DEFAULTS)
+    if app.config["IDP"].issuer.startswith("https://"):
+        defaults["Strict-Transport-Security"] = "max-age=31536000"
+    # Lower-cased once here: header names compare case-insensitively.
+    fill = tuple((name.lower(), name, value) for name, value in defaults.items())
 
     @app.after_request
     def add_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        present = set(headers.keys(lower=True))
+        for key, name, value in fill:
+            if key not in present:  # a response's own value (a stricter CSP, say) stays
+                headers.add(name, value)
         if not request.path.startswith("/static/"):
             # Login pages, tokens and personal data must never be kept by a browser or proxy.
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"
-        if https:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

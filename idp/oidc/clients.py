@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from idp.clock import now
@@ -16,6 +18,9 @@ from idp.models import OAuthClient
 from idp.policy.loader import Policies
 
 SIGNING_ALGS = ("ES256", "RS256")
+# How long a process uses a client as it read it: a new secret, or the client's removal,
+# takes effect in every running server within this time.
+CLIENT_SECONDS = 5.0
 
 
 class ClientProblem(ValueError):
@@ -28,12 +33,45 @@ class Registered:
     secret: str | None  # shown once; None for a public client
 
 
+@dataclass(frozen=True)
+class ClientSnapshot:
+    """A registered client as the protocol endpoints read it: immutable, so a process can
+    share it between requests. What a client may do stays OAuthClient's rules, borrowed."""
+
+    client_id: str
+    name: str
+    service_code: str
+    secret_hash: str | None
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    backchannel_logout_uri: str | None
+    initiate_login_uri: str | None
+    id_token_signed_response_alg: str
+
+    public = OAuthClient.public
+    client_metadata = OAuthClient.client_metadata
+    get_client_id = OAuthClient.get_client_id
+    get_default_redirect_uri = OAuthClient.get_default_redirect_uri
+    get_allowed_scope = OAuthClient.get_allowed_scope
+    check_redirect_uri = OAuthClient.check_redirect_uri
+    check_client_secret = OAuthClient.check_client_secret
+    check_endpoint_auth_method = OAuthClient.check_endpoint_auth_method
+    check_response_type = OAuthClient.check_response_type
+    check_grant_type = OAuthClient.check_grant_type
+
+
+_CLIENTS = OAuthClient.__table__
+_SNAPSHOT = select(*(_CLIENTS.c[f.name] for f in fields(ClientSnapshot))).where(
+    _CLIENTS.c.client_id == bindparam("client_id")
+)
+
+
 def secret_hash(secret: str) -> str:
     # Secrets are 256 random bits: a fast hash is enough, no password hashing needed.
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def secret_matches(client: OAuthClient, secret: str | None) -> bool:
+def secret_matches(client: OAuthClient | ClientSnapshot, secret: str | None) -> bool:
     if client.secret_hash is None or not secret:
         return False
     return hmac.compare_digest(client.secret_hash, secret_hash(secret))
@@ -100,17 +138,43 @@ def register(
 
 
 def rotate_secret(session: Session, client: OAuthClient) -> str:
-    """A new secret for a confidential client; the old one stops working at once."""
+    """A new secret for a confidential client; the old one stops working within
+    CLIENT_SECONDS (at once in this process)."""
     if client.public:
         raise ClientProblem(f"{client.client_id}: ein öffentlicher Client hat kein Geheimnis")
     secret = secrets.token_urlsafe(32)
     client.secret_hash = secret_hash(secret)
     client.secret_changed_at = now()
+    _snapshots().pop(client.client_id, None)
     return secret
 
 
 def find(session: Session, client_id: str) -> OAuthClient | None:
     return session.get(OAuthClient, client_id)
+
+
+def lookup(session: Session, client_id: str) -> ClientSnapshot | None:
+    """The client for the protocol endpoints, read from the database at most every
+    CLIENT_SECONDS per process (unknown ids every time)."""
+    known = _snapshots()
+    found = known.get(client_id)
+    if found is not None and time.monotonic() - found[1] < CLIENT_SECONDS:
+        return found[0]
+    row = session.execute(_SNAPSHOT, {"client_id": client_id}).one_or_none()
+    if row is None:
+        known.pop(client_id, None)
+        return None
+    values = row._asdict()
+    for name in ("redirect_uris", "post_logout_redirect_uris"):
+        values[name] = tuple(values[name] or ())
+    snapshot = ClientSnapshot(**values)
+    known[client_id] = (snapshot, time.monotonic())
+    return snapshot
+
+
+def _snapshots() -> dict[str, tuple[ClientSnapshot, float]]:
+    """Per app and process: the clients read, and when (monotonic)."""
+    return current_app.extensions.setdefault("idp.oidc.clients", {})
 
 
 def all_clients(session: Session) -> list[OAuthClient]:
@@ -131,3 +195,11 @@ def describe(client: OAuthClient) -> dict:
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "created_at": client.created_at.isoformat() if client.created_at else None,
     }
+
+
+def set_redirect_uris(session: Session, client: OAuthClient, redirect_uris: list[str]) -> None:
+    """Replace a client's redirect URIs (each checked as at registration)."""
+    if not redirect_uris:
+        raise ClientProblem("mindestens eine Redirect-URI angeben")
+    client.redirect_uris = [check_uri(u, "Redirect-URI") for u in redirect_uris]
+    _snapshots().pop(client.client_id, None)

@@ -228,6 +228,7 @@ def rotate(
             ),
         )
         rotations.append(rotation)
+    forget_active_kids()
     return rotations, prune(session, actor)
 
 

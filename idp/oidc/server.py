@@ -22,19 +22,19 @@ from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.grants.util import create_half_hash
 from flask import g
 from joserfc import jwt
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from idp.clock import now
 from idp.extensions import db
 from idp.models import (
     AuthorizationCode,
-    OAuthClient,
     Person,
     PersonStatus,
     RefreshToken,
 )
-from idp.oidc import keys, tokens
+from idp.oidc import clients, keys, tokens
 from idp.oidc.claims import pairwise_sub, user_claims
+from idp.oidc.clients import ClientSnapshot
 from idp.oidc.logout import EndSession
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
@@ -45,6 +45,29 @@ CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post"]
 ALL_AUTH = [*CONFIDENTIAL_AUTH, "none"]
 ACR_PASSWORD = "urn:schul-idp:acr:passwort"  # noqa: S105 (an acr value)
 ACR_SECOND_FACTOR = "urn:schul-idp:acr:zweiter-faktor"
+# Statements of the hot paths, built once. Every authorization request with a nonce asks
+# whether it was used before (replay).
+_CODES = AuthorizationCode.__table__
+_NONCE_USED = (
+    select(_CODES.c.code_hash)
+    .where(_CODES.c.client_id == bindparam("client_id"), _CODES.c.nonce == bindparam("nonce"))
+    .limit(1)
+)
+# Refresh tokens are read with their person in one query, and written with plain
+# statements: nothing reads those rows again in the request, and the ORM's unit of work
+# would cost more than the grant's own work.
+_REFRESH_TOKENS = RefreshToken.__table__
+_REFRESH_TOKEN_AND_PERSON = (
+    select(RefreshToken, Person)
+    .join(Person, Person.id == RefreshToken.person_id)
+    .where(RefreshToken.token_hash == bindparam("hash"))
+)
+_INSERT_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
+_MARK_REFRESH_TOKEN_USED = (
+    update(_REFRESH_TOKENS)
+    .where(_REFRESH_TOKENS.c.token_hash == bindparam("hash"))
+    .values(used_at=bindparam("at"))
+)
 
 
 @dataclass
@@ -80,7 +103,7 @@ def person_facts(person: Person) -> PersonFacts:
     return cache[person.id]
 
 
-def person_may_use(person: Person | None, client: OAuthClient) -> bool:
+def person_may_use(person: Person | None, client: ClientSnapshot) -> bool:
     """Active, and entitled to the client's service today (opt-outs included)."""
     if person is None or person.status != PersonStatus.AKTIV:
         return False
@@ -100,7 +123,7 @@ class IssuesOurTokens:
         include_refresh_token=True,
     ):
         request = self.request  # type: ignore[attr-defined]
-        client: OAuthClient = request.client
+        client: ClientSnapshot = request.client
         context: Context = request.idp_context
         settings = oidc_settings()
         scope = client.get_allowed_scope(scope or "")
@@ -141,20 +164,22 @@ def save_token(token: dict, request) -> None:
     context: Context = request.idp_context
     settings = oidc_settings()
     assert context.person is not None and context.family_id is not None
-    db.session.add(
-        RefreshToken(
-            token_hash=tokens.opaque_hash(refresh),
-            family_id=context.family_id,
-            client_id=request.client.client_id,
-            person_id=context.person.id,
-            login_session_id=context.sid,
-            scope=token.get("scope", ""),
-            auth_time=context.auth_time or now(),
-            acr=context.acr,
-            amr=context.amr,
-            expires_at=context.family_expires_at
-            or now() + dt.timedelta(days=settings.refresh_token_days),
-        )
+    at = now()
+    db.session.execute(
+        _INSERT_REFRESH_TOKEN,
+        {
+            "token_hash": tokens.opaque_hash(refresh),
+            "family_id": context.family_id,
+            "client_id": request.client.client_id,
+            "person_id": context.person.id,
+            "login_session_id": context.sid,
+            "scope": token.get("scope", ""),
+            "auth_time": context.auth_time or at,
+            "acr": context.acr,
+            "amr": context.amr,
+            "expires_at": context.family_expires_at
+            or at + dt.timedelta(days=settings.refresh_token_days),
+        },
     )
 
 
@@ -201,18 +226,13 @@ class OpenIDConnect(OpenIDCode):
     """ID tokens: pairwise sub, the claims policy releases, how and when the person logged in."""
 
     def exists_nonce(self, nonce, request):
-        return (
-            db.session.scalar(
-                select(AuthorizationCode.code_hash).where(
-                    AuthorizationCode.client_id == request.payload.client_id,
-                    AuthorizationCode.nonce == nonce,
-                )
-            )
-            is not None
-        )
+        found = db.session.execute(
+            _NONCE_USED, {"client_id": request.payload.client_id, "nonce": nonce}
+        ).first()
+        return found is not None
 
     def encode_id_token(self, token, request):
-        client: OAuthClient = request.client
+        client: ClientSnapshot = request.client
         code: AuthorizationCode = request.authorization_code
         person: Person = request.user
         settings = oidc_settings()
@@ -307,9 +327,12 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every use gives a new one
 
     def authenticate_refresh_token(self, refresh_token):
-        found = db.session.get(RefreshToken, tokens.opaque_hash(refresh_token))
-        if found is None:
+        row = db.session.execute(
+            _REFRESH_TOKEN_AND_PERSON, {"hash": tokens.opaque_hash(refresh_token)}
+        ).one_or_none()
+        if row is None:
             return None
+        found, self.request.idp_person = row  # the person, read in the same query
         if found.is_revoked():
             # A used token again: someone has a copy. The whole family ends.
             revoke_family(found.family_id)
@@ -319,7 +342,7 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
         return found
 
     def authenticate_user(self, refresh_token):
-        person = db.session.get(Person, refresh_token.person_id)
+        person = self.request.idp_person
         if not person_may_use(person, self.request.client):
             return None
         self.request.idp_context = Context(
@@ -334,7 +357,9 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
         return person
 
     def revoke_old_credential(self, refresh_token):
-        refresh_token.used_at = now()
+        db.session.execute(
+            _MARK_REFRESH_TOKEN_USED, {"hash": refresh_token.token_hash, "at": now()}
+        )
 
 
 class ClientCredentialsGrant(IssuesOurTokens, grants.ClientCredentialsGrant):
@@ -353,7 +378,7 @@ class PresentedToken:
     access: tokens.AccessToken | None = None
     refresh: RefreshToken | None = None
 
-    def check_client(self, client: OAuthClient) -> bool:
+    def check_client(self, client: ClientSnapshot) -> bool:
         return self.client_id == client.client_id
 
     def is_expired(self) -> bool:
@@ -426,7 +451,7 @@ class Introspection(IntrospectionEndpoint):
 
 class Server(AuthorizationServer):
     def query_client(self, client_id):
-        return db.session.get(OAuthClient, client_id) if client_id else None
+        return clients.lookup(db.session, client_id) if client_id else None
 
     def save_token(self, token, request):
         save_token(token, request)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from idp.models import RevokedToken
@@ -23,6 +23,12 @@ from idp.secretbox import SecretUnreadable, seal, unseal
 
 PERSON_REF = "access-token-person"
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, RFC 9068)
+# Every resource request asks this; built once.
+_REVOKED = (
+    select(RevokedToken.__table__.c.key)
+    .where(RevokedToken.__table__.c.key.in_(bindparam("keys", expanding=True)))
+    .limit(1)
+)
 
 
 def opaque_hash(value: str) -> str:
@@ -126,10 +132,7 @@ def is_revoked(session: Session, jti: str | None, family: str | None) -> bool:
     wanted = [k for k in (jti, family) if k]
     if not wanted:
         return False
-    return (
-        session.scalar(select(RevokedToken.key).where(RevokedToken.key.in_(wanted)).limit(1))
-        is not None
-    )
+    return session.execute(_REVOKED, {"keys": wanted}).first() is not None
 
 
 def revoke(session: Session, key: str, kind: str, until: dt.datetime) -> None:

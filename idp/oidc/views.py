@@ -172,8 +172,10 @@ def _confirmed() -> bool:
 @blueprint.post("/oidc/token")
 def token() -> Response:
     response = authorization.create_token_response()
-    # Also on errors: a reused code or refresh token has revoked its family.
-    db.session.commit()
+    # Also on errors: a reused code or refresh token has revoked its family. A grant that
+    # read nothing (client credentials, warm caches) has nothing to commit.
+    if db.session().in_transaction():
+        db.session.commit()
     return response
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Date, and_, bindparam, case, null, select, union_all
+from sqlalchemy.orm import Session
 
 from idp.clock import today
 from idp.models import (
@@ -21,39 +21,69 @@ from idp.models import (
 from idp.policy.entitlement import KontextFacts, PersonFacts
 from idp.policy.loader import Policies
 
+# Built once: every token request reads these, and building a statement costs more than
+# running it. Core tables, not ORM entities: only the columns the rules need.
+_KONTEXT = Personenkontext.__table__
+_ORG = Organisation.__table__
+_PARENT = _ORG.alias("parent")
+_OPT_OUT = OptOut.__table__
+_ACTIVATION = ServiceActivation.__table__
+_PERSON_ID = bindparam("person_id", type_=_KONTEXT.c.person_id.type)
+_ON = bindparam("on", type_=Date())
+
+_KONTEXT_ORGS = _KONTEXT.join(_ORG, _KONTEXT.c.organisation_id == _ORG.c.id).outerjoin(
+    _PARENT, _ORG.c.parent_id == _PARENT.c.id
+)
+_ACTIVE_ON = and_(_KONTEXT.c.person_id == _PERSON_ID, Personenkontext.active_on(_ON))
+_KONTEXTE = (
+    select(
+        _KONTEXT.c.rolle,
+        _ORG.c.typ,
+        _ORG.c.kennung,
+        _ORG.c.name,
+        _ORG.c.id,
+        _ORG.c.schulart,
+        _PARENT.c.id,
+        _PARENT.c.schulart,
+    )
+    .select_from(_KONTEXT_ORGS)
+    .where(_ACTIVE_ON)
+)
+# A Klasse's school is its parent; other organisations (Schulamt, ...) have none.
+_SCHOOL_ID = case(
+    (_ORG.c.typ == OrganisationTyp.KLASSE, _PARENT.c.id),
+    (_ORG.c.typ == OrganisationTyp.SCHULE, _ORG.c.id),
+)
+# The schools' activations and the person's opt-outs, in one round trip. Activations come
+# first: a union's result columns take their types from its first select.
+_ACTIVATIONS_AND_OPT_OUTS = union_all(
+    select(_ACTIVATION.c.schule_id, _ACTIVATION.c.service_code, _ACTIVATION.c.state).where(
+        _ACTIVATION.c.schule_id.in_(select(_SCHOOL_ID).select_from(_KONTEXT_ORGS).where(_ACTIVE_ON))
+    ),
+    select(null(), _OPT_OUT.c.service_code, null()).where(
+        _OPT_OUT.c.person_id == _PERSON_ID, _OPT_OUT.c.withdrawn_at.is_(None)
+    ),
+)
+
 
 def load_person_facts(
     session: Session, policies: Policies, person: Person, on: dt.date | None = None
 ) -> PersonFacts:
-    """Everything the rules ask about `person` on day `on` (default: today), in three queries."""
-    on = on or today()
-    parent = aliased(Organisation)
-    rows = session.execute(
-        select(Personenkontext.rolle, Organisation, parent)
-        .join(Organisation, Personenkontext.organisation_id == Organisation.id)
-        .outerjoin(parent, Organisation.parent_id == parent.id)
-        .where(Personenkontext.person_id == person.id, Personenkontext.active_on(on))
-    ).all()
-    kontexte = tuple(_kontext(policies, rolle, org, par) for rolle, org, par in rows)
-    opt_outs = frozenset(
-        session.scalars(
-            select(OptOut.service_code).where(
-                OptOut.person_id == person.id, OptOut.withdrawn_at.is_(None)
-            )
-        )
-    )
-    schools = {k.schule_id for k in kontexte if k.schule_id is not None}
+    """Everything the rules ask about `person` on day `on` (default: today), in two queries."""
+    parameters = {"person_id": person.id, "on": on or today()}
+    kontexte = tuple(_kontext(policies, *row) for row in session.execute(_KONTEXTE, parameters))
+    opt_outs: set[str] = set()
     activations: dict[tuple[uuid.UUID, str], ActivationState] = {}
-    if schools:
-        for act in session.scalars(
-            select(ServiceActivation).where(ServiceActivation.schule_id.in_(schools))
-        ):
-            activations[(act.schule_id, act.service_code)] = ActivationState(act.state)
+    for schule_id, service_code, state in session.execute(_ACTIVATIONS_AND_OPT_OUTS, parameters):
+        if schule_id is None:
+            opt_outs.add(service_code)
+        else:
+            activations[(schule_id, service_code)] = ActivationState(state)
     return PersonFacts(
         person_id=person.id,
         status=str(person.status),
         kontexte=kontexte,
-        opt_outs=opt_outs,
+        opt_outs=frozenset(opt_outs),
         activations=activations,
         attributes={
             "username": person.username,
@@ -66,17 +96,30 @@ def load_person_facts(
 
 
 def _kontext(
-    policies: Policies, rolle: str, org: Organisation, parent: Organisation | None
+    policies: Policies,
+    rolle: str,
+    typ: OrganisationTyp,
+    kennung: str,
+    name: str,
+    org_id: uuid.UUID,
+    schulart: str | None,
+    parent_id: uuid.UUID | None,
+    parent_schulart: str | None,
 ) -> KontextFacts:
-    is_klasse = org.typ == OrganisationTyp.KLASSE
-    school = parent if is_klasse else org if org.typ == OrganisationTyp.SCHULE else None
+    is_klasse = typ == OrganisationTyp.KLASSE
+    if is_klasse:
+        schule_id, schule_schulart = parent_id, parent_schulart
+    elif typ == OrganisationTyp.SCHULE:
+        schule_id, schule_schulart = org_id, schulart
+    else:
+        schule_id = schule_schulart = None
     return KontextFacts(
         rolle=rolle,
         rollenart=policies.roles[rolle].rollenart,
-        org_typ=str(org.typ),
-        org_kennung=org.kennung,
-        org_name=org.name,
-        schule_id=school.id if school is not None else None,
-        klasse=org.name if is_klasse else None,
-        schulart=school.schulart if school is not None else None,
+        org_typ=str(typ),
+        org_kennung=kennung,
+        org_name=name,
+        schule_id=schule_id,
+        klasse=name if is_klasse else None,
+        schulart=schule_schulart,
     )
