@@ -6,6 +6,7 @@ school (`--school`) or for every school of a Schulamt at once (`--schulamt`, all
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 
@@ -153,76 +154,45 @@ def approve_command(
     )
 
 
-@activations_group.command("request-learners")
-@schools
-@SERVICE
-@JSON
-@ACTOR
-@with_app
-def request_learners_command(
-    school_kennung: str | None,
-    schulamt_kennung: str | None,
-    service: str,
-    as_json: bool,
-    actor: str | None,
-) -> None:
-    """Ask, for the school, for the learners' access data (after the teachers have theirs)."""
-    _take_step(
-        school_kennung,
-        schulamt_kennung,
-        as_json,
-        lambda schule, note: activations.request_learners(
-            db.session, schule, service, actor_name(actor), note=note
-        ),
-    )
+def _simple_step(name: str, help_text: str, take: Callable[..., ServiceActivation]) -> None:
+    """A step command that needs only the school(s), the service and the actor."""
+
+    @activations_group.command(name, help=help_text)
+    @schools
+    @SERVICE
+    @JSON
+    @ACTOR
+    @with_app
+    def command(
+        school_kennung: str | None,
+        schulamt_kennung: str | None,
+        service: str,
+        as_json: bool,
+        actor: str | None,
+    ) -> None:
+        _take_step(
+            school_kennung,
+            schulamt_kennung,
+            as_json,
+            lambda schule, note: take(db.session, schule, service, actor_name(actor), note=note),
+        )
 
 
-@activations_group.command("provision-teachers")
-@schools
-@SERVICE
-@JSON
-@ACTOR
-@with_app
-def provision_teachers_command(
-    school_kennung: str | None,
-    schulamt_kennung: str | None,
-    service: str,
-    as_json: bool,
-    actor: str | None,
-) -> None:
-    """Record that the teachers' access data have been set up and sent to the school."""
-    _take_step(
-        school_kennung,
-        schulamt_kennung,
-        as_json,
-        lambda schule, note: activations.mark_provisioned(
-            db.session, schule, service, actor_name(actor), note=note
-        ),
-    )
-
-
-@activations_group.command("provision-learners")
-@schools
-@SERVICE
-@JSON
-@ACTOR
-@with_app
-def provision_learners_command(
-    school_kennung: str | None,
-    schulamt_kennung: str | None,
-    service: str,
-    as_json: bool,
-    actor: str | None,
-) -> None:
-    """Record that the learners' access data have been set up and sent to the school."""
-    _take_step(
-        school_kennung,
-        schulamt_kennung,
-        as_json,
-        lambda schule, note: activations.mark_provisioned(
-            db.session, schule, service, actor_name(actor), learners=True, note=note
-        ),
-    )
+_simple_step(
+    "request-learners",
+    "Ask, for the school, for the learners' access data (after the teachers have theirs).",
+    activations.request_learners,
+)
+_simple_step(
+    "provision-teachers",
+    "Record that the teachers' access data have been set up and sent to the school.",
+    activations.mark_provisioned,
+)
+_simple_step(
+    "provision-learners",
+    "Record that the learners' access data have been set up and sent to the school.",
+    functools.partial(activations.mark_provisioned, learners=True),
+)
 
 
 def _take_step(

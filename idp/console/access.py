@@ -69,8 +69,10 @@ def person_or_404(person_id: uuid.UUID, right: str = "personen.lesen") -> Person
     return person
 
 
-def require(right: str, person_id: uuid.UUID) -> None:
-    """403 if the admin may see the person but not do this to them (404 if not even see)."""
-    person_or_404(person_id)
+def require(right: str, person_id: uuid.UUID) -> Person:
+    """The person, if the admin may do this to them: 404 if they may not even see them, 403
+    if they may see but not do this."""
+    person = person_or_404(person_id)
     if not admin().scope.may(db.session, right, person_id):
         abort(403)
+    return person

@@ -135,11 +135,14 @@ def apply_learners(schule_id: uuid.UUID, service: str) -> Response:
     )
 
 
-@blueprint.post("/<uuid:schule_id>/<service>/freigeben")
-def approve(schule_id: uuid.UUID, service: str) -> Response:
+@blueprint.post("/<uuid:schule_id>/<service>/<any(freigeben, eingerichtet):schritt>")
+def ministry_step(schule_id: uuid.UUID, service: str, schritt: str) -> Response:
+    """The ministry approves (freigeben) or records access set up (eingerichtet), for the
+    teachers or, with `lernende`, the learners."""
     school = _school(schule_id, APPROVE)
+    take = activations.approve if schritt == "freigeben" else activations.mark_provisioned
     return _step(
-        lambda: activations.approve(
+        lambda: take(
             db.session,
             school,
             service,
@@ -147,23 +150,7 @@ def approve(schule_id: uuid.UUID, service: str) -> Response:
             learners=bool(request.form.get("lernende")),
             actor_person_id=admin().person.id,
         ),
-        _("Freigegeben."),
-    )
-
-
-@blueprint.post("/<uuid:schule_id>/<service>/eingerichtet")
-def provisioned(schule_id: uuid.UUID, service: str) -> Response:
-    school = _school(schule_id, APPROVE)
-    return _step(
-        lambda: activations.mark_provisioned(
-            db.session,
-            school,
-            service,
-            admin().actor,
-            learners=bool(request.form.get("lernende")),
-            actor_person_id=admin().person.id,
-        ),
-        _("Als eingerichtet vermerkt."),
+        _("Freigegeben.") if schritt == "freigeben" else _("Als eingerichtet vermerkt."),
     )
 
 

@@ -27,7 +27,7 @@ from idp import audit, clock
 from idp.auth import accounts
 from idp.auth.sessions import end_other
 from idp.auth.settings import auth_settings
-from idp.console.access import admin, guard, person_or_404, require
+from idp.console.access import admin, guard, require
 from idp.extensions import db
 from idp.letters import Letter, letters_pdf
 from idp.models import Organisation, OrganisationTyp, Person, Personenkontext, PersonStatus
@@ -42,8 +42,7 @@ RESET = "passwort.zuruecksetzen"
 def person_letter(person_id: uuid.UUID) -> Response:
     """A new initial password for one person, printed into their letter."""
     require(RESET, person_id)
-    require(PRINT, person_id)
-    person = person_or_404(person_id)
+    person = require(PRINT, person_id)
     school, klasse = _school_and_class(person.id)
     return _letters([(person, school, klasse)], f"zugangsdaten-{person.username}.pdf")
 

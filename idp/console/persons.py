@@ -91,8 +91,7 @@ def person(person_id: uuid.UUID) -> str:
 
 @blueprint.post("/personen/<uuid:person_id>/sperren")
 def lock(person_id: uuid.UUID) -> Response:
-    require("sperren", person_id)
-    target = person_or_404(person_id)
+    target = require("sperren", person_id)
     if target.status == PersonStatus.AKTIV:
         target.status = PersonStatus.GESPERRT
         end_other(db.session, target.id)
@@ -104,8 +103,7 @@ def lock(person_id: uuid.UUID) -> Response:
 
 @blueprint.post("/personen/<uuid:person_id>/entsperren")
 def unlock(person_id: uuid.UUID) -> Response:
-    require("sperren", person_id)
-    target = person_or_404(person_id)
+    target = require("sperren", person_id)
     if target.status == PersonStatus.GESPERRT:
         target.status = PersonStatus.AKTIV
         _audit("person.entsperrt", target)
@@ -116,8 +114,7 @@ def unlock(person_id: uuid.UUID) -> Response:
 
 @blueprint.post("/personen/<uuid:person_id>/zweiter-faktor/zuruecksetzen")
 def reset_second_factor(person_id: uuid.UUID) -> Response:
-    require("zweiter_faktor.zuruecksetzen", person_id)
-    target = person_or_404(person_id)
+    target = require("zweiter_faktor.zuruecksetzen", person_id)
     if totp.remove(db.session, target.id):
         end_other(db.session, target.id)
         _audit("zweitfaktor.zurueckgesetzt", target)
@@ -134,8 +131,7 @@ def reset_second_factor(person_id: uuid.UUID) -> Response:
 @blueprint.post("/personen/<uuid:person_id>/stammdaten")
 def edit_person(person_id: uuid.UUID) -> Response:
     """Name and birth date, for people the console made; imported ones are kept at the source."""
-    require("personen.bearbeiten", person_id)
-    target = person_or_404(person_id)
+    target = require("personen.bearbeiten", person_id)
     sources = person_page(db.session, current_policies(), target, clock.today()).sources
     if sources:
         flash(
@@ -171,8 +167,7 @@ def edit_person(person_id: uuid.UUID) -> Response:
 
 @blueprint.post("/personen/<uuid:person_id>/kontexte")
 def add_kontext(person_id: uuid.UUID) -> Response:
-    require("kontexte.verwalten", person_id)
-    target = person_or_404(person_id)
+    target = require("kontexte.verwalten", person_id)
     policies = current_policies()
     rolle = request.form.get("rolle", "")
     role = policies.roles.get(rolle)
@@ -215,11 +210,8 @@ def add_kontext(person_id: uuid.UUID) -> Response:
 
 @blueprint.post("/personen/<uuid:person_id>/kontexte/<uuid:kontext_id>/beenden")
 def end_kontext(person_id: uuid.UUID, kontext_id: uuid.UUID) -> Response:
-    require("kontexte.verwalten", person_id)
-    target = person_or_404(person_id)
-    kontext = db.session.get(Personenkontext, kontext_id)
-    if kontext is None or kontext.person_id != target.id:
-        abort(404)
+    target = require("kontexte.verwalten", person_id)
+    kontext = _owned(Personenkontext, kontext_id, target)
     if not admin().scope.may_at(db.session, "kontexte.verwalten", kontext.organisation_id):
         abort(403)
     if kontext.source != MANUAL_SOURCE:
@@ -240,8 +232,7 @@ def end_kontext(person_id: uuid.UUID, kontext_id: uuid.UUID) -> Response:
 
 @blueprint.post("/personen/<uuid:person_id>/widerspruch")
 def add_opt_out(person_id: uuid.UUID) -> Response:
-    require("optout.verwalten", person_id)
-    target = person_or_404(person_id)
+    target = require("optout.verwalten", person_id)
     service = request.form.get("dienst", "")
     if service not in current_policies().services:
         abort(400)
@@ -269,11 +260,8 @@ def add_opt_out(person_id: uuid.UUID) -> Response:
 
 @blueprint.post("/personen/<uuid:person_id>/widerspruch/<uuid:opt_out_id>/zuruecknehmen")
 def withdraw_opt_out(person_id: uuid.UUID, opt_out_id: uuid.UUID) -> Response:
-    require("optout.verwalten", person_id)
-    target = person_or_404(person_id)
-    opt_out = db.session.get(OptOut, opt_out_id)
-    if opt_out is None or opt_out.person_id != target.id:
-        abort(404)
+    target = require("optout.verwalten", person_id)
+    opt_out = _owned(OptOut, opt_out_id, target)
     if opt_out.withdrawn_at is None:
         opt_out.withdrawn_at = clock.now()
         opt_out.withdrawn_by = admin().actor
@@ -281,6 +269,14 @@ def withdraw_opt_out(person_id: uuid.UUID, opt_out_id: uuid.UUID) -> Response:
         db.session.commit()
         flash(_("Der Widerspruch ist zurückgenommen."))
     return _back(person_id)
+
+
+def _owned(model, object_id: uuid.UUID, person):
+    """A row of `model` that belongs to `person`, or 404."""
+    found = db.session.get(model, object_id)
+    if found is None or found.person_id != person.id:
+        abort(404)
+    return found
 
 
 def _assignable_roles(policies):
