@@ -20,6 +20,7 @@ from idp.naming.sorting import sort_key
 from idp.policy.admin_scope import AdminScope
 
 LIMIT = 50
+MAX_PLACES = 5000  # schools and classes a school/class filter may name (a whole Schulamt)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ def search(
         .limit(LIMIT + 1)
     )
     if query.schule.strip() or query.klasse.strip():
-        statement = statement.where(_member_of(query.schule.strip(), query.klasse.strip(), on))
+        statement = statement.where(
+            _member_of(session, query.schule.strip(), query.klasse.strip(), on)
+        )
     if query.text.strip():
         # One query per alternative, each read in index order up to the page size, then
         # merged: an OR would make the database sort every match before it can stop.
@@ -111,25 +114,28 @@ def _prefix(column, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < upper, column.like(f"{escaped}%", escape="\\"))
 
 
-def _member_of(schule: str, klasse: str, on: dt.date) -> ColumnElement[bool]:
-    """An active context at the school (kennung or name) or in a class (name) there."""
+def _member_of(session: Session, schule: str, klasse: str, on: dt.date) -> ColumnElement[bool]:
+    """An active context at the school (kennung or name) or in a class (name) there.
+
+    The few schools and classes are looked up first and passed as values: left as
+    subqueries, PostgreSQL checks them per person in name order (seconds over the state).
+    """
     school = Organisation.__table__.alias("schule")
     schools = select(school.c.id).where(
         school.c.typ == OrganisationTyp.SCHULE,
         or_(school.c.kennung == schule, school.c.name.ilike(f"%{_like(schule)}%", escape="\\")),
     )
     if klasse:
-        places = select(Organisation.id).where(
+        query = select(Organisation.id).where(
             Organisation.typ == OrganisationTyp.KLASSE, Organisation.name == klasse
         )
         if schule:
-            places = places.where(Organisation.parent_id.in_(schools))
+            query = query.where(Organisation.parent_id.in_(schools))
     else:
-        places = select(Organisation.id).where(
+        query = select(Organisation.id).where(
             or_(Organisation.id.in_(schools), Organisation.parent_id.in_(schools))
         )
-    # IN, not a correlated EXISTS: with EXISTS, SQLite walks every person in name order to
-    # find a class's members (10 s over the whole state, bench/console_search.py).
+    places = list(session.scalars(query.limit(MAX_PLACES)))
     return Person.id.in_(
         select(Personenkontext.person_id).where(
             Personenkontext.active_on(on), Personenkontext.organisation_id.in_(places)

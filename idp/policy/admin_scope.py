@@ -30,8 +30,10 @@ class Reach:
     scope: str
     anchor: uuid.UUID
     targets: tuple[str, ...] = ()
-    # Anchored at one school or class: few people, so queries start from their contexts.
+    # Anchored at one school or class: few people, so queries start from their contexts;
+    # `places` then lists the school and its classes (known when the scope is made).
     small: bool = False
+    places: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,15 +95,33 @@ def admin_scope(
         .where(Personenkontext.person_id == person_id, Personenkontext.active_on(on))
     ).all()
     reaches: dict[str, list[Reach]] = {}
+    places: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
     for rolle, organisation_id, typ in rows:
         small = typ in (OrganisationTyp.SCHULE, OrganisationTyp.KLASSE)
+        if small and organisation_id not in places:
+            places[organisation_id] = tuple(
+                session.scalars(
+                    select(Organisation.id).where(
+                        or_(
+                            Organisation.id == organisation_id,
+                            Organisation.parent_id == organisation_id,
+                        )
+                    )
+                )
+            )
         role = policies.roles.get(rolle)
         if role is None:
             continue
         for grant in role.grants:
             for right in _rights(grant):
                 reaches.setdefault(right, []).append(
-                    Reach(grant.scope, organisation_id, grant.targets, small)
+                    Reach(
+                        grant.scope,
+                        organisation_id,
+                        grant.targets,
+                        small,
+                        places.get(organisation_id, ()),
+                    )
                 )
     return AdminScope(person_id, on, {k: tuple(v) for k, v in reaches.items()})
 
@@ -131,6 +151,8 @@ def _rights(grant: Grant) -> tuple[str, ...]:
 def _org_condition(reach: Reach) -> ColumnElement[bool]:
     if reach.scope == "land":
         return true()
+    if reach.scope == "organisation" and reach.small:
+        return Organisation.id.in_(reach.places)
     if reach.scope == "organisation":
         return Organisation.id.in_(subtree(reach.anchor))
     # schultraeger: the Schulträger, its schools and their classes
@@ -156,7 +178,7 @@ def _person_condition(reach: Reach, on: dt.date) -> ColumnElement[bool]:
         kinds = select(Rolle.code).where(Rolle.rollenart.in_(reach.targets))
         where.append(kontext.rolle.in_(kinds))
     if reach.scope == "organisation" and reach.small:
-        where.append(kontext.organisation_id.in_(subtree(reach.anchor)))
+        where.append(kontext.organisation_id.in_(reach.places))
         return Person.id.in_(select(kontext.person_id).where(*where))
     where.append(kontext.person_id == Person.id)
     if reach.scope == "organisation":
