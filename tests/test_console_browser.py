@@ -88,7 +88,9 @@ def test_schulleitung_applies_for_itslearning_and_the_ministry_approves(
     with open_visit(request, chromium, live_site, who="schulleitung") as school:
         page = school.page
         admin_logs_in(school, w, w.head)
-        page.get_by_role("link", name="Aktivierungen").click()
+        page.get_by_role("navigation", name="Verwaltung").get_by_role(
+            "link", name="Aktivierungen"
+        ).click()
         school.shot("aktivierungen")
         page.get_by_label("Tom Lehrer").check()
         page.get_by_label("Wir haben den Auftragsverarbeitungsvertrag gelesen").check()
@@ -100,7 +102,9 @@ def test_schulleitung_applies_for_itslearning_and_the_ministry_approves(
     with open_visit(request, chromium, live_site, who="ministerium") as ministry:
         page = ministry.page
         admin_logs_in(ministry, w, w.land_admin)
-        page.get_by_role("link", name="Aktivierungen").click()
+        page.get_by_role("navigation", name="Verwaltung").get_by_role(
+            "link", name="Aktivierungen"
+        ).click()
         row = page.get_by_role("row").filter(has_text="Gymnasium am Strand")
         expect(row).to_contain_text("Tom Lehrer")
         ministry.shot("antraege")
