@@ -67,6 +67,7 @@ from idp.auth.settings import auth_settings  # noqa: E402
 from idp.config import load_config  # noqa: E402
 from idp.extensions import db  # noqa: E402
 from idp.models import ActivationState  # noqa: E402
+from idp.oidc import keys  # noqa: E402
 from idp.policy import current_policies  # noqa: E402
 from idp.saml import providers  # noqa: E402
 from idp.saml.server import idp_server  # noqa: E402
@@ -167,15 +168,20 @@ def sign_cost(app: Flask, signed_xml: str, work: Path) -> SignCost:
         node_id = response_id.group(1)
         document = work / "response.xml"
         document.write_text(signed_xml, encoding="utf-8")
+        # The IdP writes its key only while xmlsec1 signs; the bare call gets a copy here.
+        key_file = work / "key.pem"
+        key_file.write_text(keys.saml_keys(db.session).private_pem, encoding="utf-8")
+        key_file.chmod(0o600)
         bare = [
             shutil.which("xmlsec1") or "xmlsec1",
-            *("--sign", "--privkey-pem", security.key_file, "--id-attr:ID", RESPONSE),
+            *("--sign", "--privkey-pem", str(key_file), "--id-attr:ID", RESPONSE),
             *("--node-id", node_id, "--output", str(work / "signed.xml"), str(document)),
         ]
         (statement_cpu, statement_wall), (bare_cpu, bare_wall) = _timed(
             lambda: security.sign_statement(signed_xml, node_name=RESPONSE, node_id=node_id),
             lambda: subprocess.run(bare, check=True, capture_output=True),
         )
+        key_file.unlink()
         db.engine.dispose()
     return SignCost(statement_cpu, statement_wall, bare_cpu, bare_wall)
 
