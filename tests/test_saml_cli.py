@@ -61,6 +61,7 @@ def test_metadata_names_endpoints_formats_and_both_certificates(site):
     assert "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" in xml
     assert "urn:oasis:names:tc:SAML:2.0:nameid-format:transient" in xml
     assert re.search(r'validUntil="\d{4}-\d\d-\d\dT', xml)
+    assert "xmldsig#rsa-sha1" not in xml and "md5" not in xml  # only SHA-2 is announced
     # The active certificate signs; the next one is published before it does.
     assert {_bare(active), _bare(upcoming)} <= _certificates(xml)
     assert OneLogin_Saml2_Utils.validate_metadata_sign(xml, active, validatecert=False)

@@ -77,10 +77,38 @@ def metadata_xml(session: Session) -> str:
     signing certificate, NameID formats, the attributes we may send, validUntil."""
     server = idp_server(session)
     descriptor = entity_descriptor(server.config)
+    _announce_only_strong_algorithms(descriptor)
     _, signed = sign_entity_descriptor(
         descriptor, None, server.sec, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
     )
     return str(signed)
+
+
+# What our metadata says we accept (SAML metadata algorithm support): SHA-2 only, though
+# xmlsec1 knows MD5, SHA-1 and DSA too.
+STRONG_ALGORITHMS = {
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+}
+
+
+def _announce_only_strong_algorithms(descriptor) -> None:
+    extensions = descriptor.extensions
+    if extensions is None:
+        return
+    extensions.extension_elements = [
+        element
+        for element in extensions.extension_elements
+        if element.tag not in ("DigestMethod", "SigningMethod")
+        or element.attributes.get("Algorithm") in STRONG_ALGORITHMS
+    ]
 
 
 def xmlsec_binary() -> str:
