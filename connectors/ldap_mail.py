@@ -92,8 +92,10 @@ class LdapMailConnector:
         dn = f"uid={escape_rdn(uid)},{self.people}"
         wanted = self._attributes(account)
         current = self._find_account(account.key)
+        members_now: set[str] | None = None
         if current is None:
             self._call("add", dn, ["inetOrgPerson"], wanted)
+            members_now = set()  # a new entry is in no group yet: no need to search
         else:
             if current.dn.lower() != dn.lower():
                 self._call("modify_dn", current.dn, f"uid={escape_rdn(uid)}")
@@ -108,7 +110,7 @@ class LdapMailConnector:
             if changes:
                 self._call("modify", dn, changes)
         groups = {m.group for m in account.memberships} if account.active else set()
-        self._set_memberships(dn, groups)
+        self._set_memberships(dn, groups, members_now)
 
     def delete_account(self, key: str) -> None:
         current = self._find_account(key)
@@ -205,13 +207,14 @@ class LdapMailConnector:
                 wanted[ldap_name] = sorted(str(v) for v in values[name])  # type: ignore[union-attr]
         return wanted
 
-    def _set_memberships(self, dn: str, groups: set[str]) -> None:
-        current = {
-            entry.first("cn") or ""
-            for entry in self._search(
-                self.groups, f"(&(objectClass=groupOfNames)(member={_filter(dn)}))", ["cn"]
-            )
-        }
+    def _set_memberships(self, dn: str, groups: set[str], current: set[str] | None = None) -> None:
+        if current is None:
+            current = {
+                entry.first("cn") or ""
+                for entry in self._search(
+                    self.groups, f"(&(objectClass=groupOfNames)(member={_filter(dn)}))", ["cn"]
+                )
+            }
         for key in sorted(groups - current):
             self._call("modify", self._group_dn(key), {"member": [(ldap3.MODIFY_ADD, [dn])]})
             self._drop_placeholder(key)

@@ -184,6 +184,7 @@ olcDbNoSync: TRUE
 olcDbIndex: objectClass eq
 olcDbIndex: uid,mail,entryUUID eq
 olcDbIndex: cn,sn,givenName eq,sub
+olcDbIndex: employeeNumber,member eq
 olcAccess: {{0}}to attrs=userPassword by self write by anonymous auth by * none
 olcAccess: {{1}}to * by self read by users read by * none
 
