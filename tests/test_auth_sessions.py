@@ -170,3 +170,44 @@ def test_a_forged_or_overlong_cookie_is_an_anonymous_visitor(site):
     for value in ("nicht-echt", "x" * 3000):
         client.set_cookie(site.config["SESSION_COOKIE_NAME"], value)
         assert client.get("/konto").location == "/login"
+
+
+def test_v7_2_1_a_first_visit_to_the_login_page_stores_nothing_but_a_signed_cookie(site):
+    b = browser(site)
+
+    page = b.get("/login")
+    cookie = b.cookie(site)
+
+    assert page.status_code == 200 and cookie is not None and cookie.startswith("a.")
+    with data(site) as s:
+        assert s.scalars(select(LoginSession)).all() == []
+
+
+def test_v7_2_1_a_tampered_anonymous_cookie_is_refused(site):
+    _learner(site)
+    b = browser(site)
+    page = b.get("/login")
+    token = re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', page.text).group(1)
+    cookie = b.cookie(site)
+    b.client.set_cookie(site.config["SESSION_COOKIE_NAME"], cookie[:-4] + "AAAA")
+
+    answer = b.client.post(
+        "/login", data={"csrf_token": token, "login_name": "lea.lern", "password": "x"}
+    )
+
+    assert answer.status_code == 400
+    with data(site) as s:
+        assert s.scalars(select(LoginSession)).all() == []
+
+
+def test_v7_2_4_a_login_turns_the_anonymous_cookie_into_a_new_database_session(site):
+    _learner(site)
+    b = browser(site)
+    b.get("/login")
+    anonymous = b.cookie(site)
+
+    b.login("lea.lern")
+
+    assert b.cookie(site) != anonymous and not b.cookie(site).startswith("a.")
+    with data(site) as s:
+        assert len(s.scalars(select(LoginSession)).all()) == 1

@@ -12,11 +12,11 @@ from werkzeug.wrappers import Response
 
 from idp.auth import accounts, passwords, stepup, totp
 from idp.auth.forms import ActionForm, ChangePasswordForm, EnrolForm
-from idp.auth.sessions import current_login, end_one, end_other, establish, sessions_of
+from idp.auth.sessions import SessionRow, current_login, end_one, end_other, establish, sessions_of
 from idp.auth.settings import auth_settings
 from idp.auth.views import confirm_enrolment, enrolment_page
 from idp.extensions import db
-from idp.models import LoginSession, Person
+from idp.models import Person
 from idp.policy import current_policies
 
 blueprint = Blueprint("account", __name__, url_prefix="/konto")
@@ -44,7 +44,7 @@ def login_required(view: Callable) -> Callable:
 
 @blueprint.get("")
 @login_required
-def overview(person: Person, login: LoginSession) -> str:
+def overview(person: Person, login: SessionRow) -> str:
     return render_template(
         "account/overview.html",
         person=person,
@@ -59,7 +59,7 @@ def overview(person: Person, login: LoginSession) -> str:
 
 @blueprint.post("/sitzungen/beenden")
 @login_required
-def end_session(person: Person, login: LoginSession) -> Response:
+def end_session(person: Person, login: SessionRow) -> Response:
     form = ActionForm()
     if not stepup.satisfies(login, RECENT):
         return stepup.ask_for_login(url_for("account.overview"), RECENT)
@@ -76,7 +76,7 @@ def end_session(person: Person, login: LoginSession) -> Response:
 
 @blueprint.post("/sitzungen/alle-beenden")
 @login_required
-def end_all(person: Person, login: LoginSession) -> Response:
+def end_all(person: Person, login: SessionRow) -> Response:
     if not stepup.satisfies(login, RECENT):
         return stepup.ask_for_login(url_for("account.overview"), RECENT)
     if ActionForm().validate_on_submit():
@@ -88,7 +88,7 @@ def end_all(person: Person, login: LoginSession) -> Response:
 
 @blueprint.route("/passwort", methods=["GET", "POST"])
 @login_required
-def change_password(person: Person, login: LoginSession) -> Response | str:
+def change_password(person: Person, login: SessionRow) -> Response | str:
     form = ChangePasswordForm()
     problems: list[str] = []
     settings = auth_settings()
@@ -119,7 +119,7 @@ def change_password(person: Person, login: LoginSession) -> Response | str:
 
 @blueprint.route("/zweiter-faktor", methods=["GET", "POST"])
 @login_required
-def enrol(person: Person, login: LoginSession) -> Response | str:
+def enrol(person: Person, login: SessionRow) -> Response | str:
     """Set up a second factor, or replace the existing one (then only after a fresh login)."""
     replacing = totp.credential(db.session, person.id) is not None
     needed = RECENT_WITH_FACTOR if replacing else RECENT
@@ -144,7 +144,7 @@ def enrol(person: Person, login: LoginSession) -> Response | str:
 
 @blueprint.post("/zweiter-faktor/entfernen")
 @login_required
-def remove_factor(person: Person, login: LoginSession) -> Response | str:
+def remove_factor(person: Person, login: SessionRow) -> Response | str:
     if not ActionForm().validate_on_submit():
         return redirect(url_for("account.overview"))
     if accounts.needs_second_factor(db.session, current_policies(), person):
@@ -163,7 +163,7 @@ def remove_factor(person: Person, login: LoginSession) -> Response | str:
 
 @blueprint.post("/wiederherstellungscodes")
 @login_required
-def new_recovery_codes(person: Person, login: LoginSession) -> Response | str:
+def new_recovery_codes(person: Person, login: SessionRow) -> Response | str:
     if not ActionForm().validate_on_submit() or totp.credential(db.session, person.id) is None:
         return redirect(url_for("account.overview"))
     if not stepup.satisfies(login, RECENT_WITH_FACTOR):

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import Date, String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from idp.auth import passwords, totp
@@ -49,27 +49,33 @@ class Account:
     roles: tuple[tuple[str, str], ...] = ()  # (rolle, organisation type) active today
 
 
+# Built once: every login asks this, and building it costs more than running it on SQLite.
+_ROLES = (
+    select(
+        func.aggregate_strings(Personenkontext.rolle + "@" + cast(Organisation.typ, String), ",")
+    )
+    .join(Organisation, Organisation.id == Personenkontext.organisation_id)
+    .where(
+        Personenkontext.person_id == Person.id,
+        Personenkontext.active_on(bindparam("on", type_=Date())),
+    )
+    .correlate(Person)
+    .scalar_subquery()
+)
+_NAME = bindparam("name", type_=String())
+_FIND_LOGIN = (
+    select(Person, TotpCredential.confirmed_at, _ROLES)
+    .outerjoin(TotpCredential, TotpCredential.person_id == Person.id)
+    .where(or_(Person.username == _NAME, Person.mail == _NAME))
+)
+
+
 def find_login(session: Session, login_name: str) -> Account:
     """The person, their second factor and their active roles, in one query."""
     name = login_name.strip().casefold()
     if not name or len(name) > 255:
         return Account(None)
-    roles = (
-        select(
-            func.aggregate_strings(
-                Personenkontext.rolle + "@" + cast(Organisation.typ, String), ","
-            )
-        )
-        .join(Organisation, Organisation.id == Personenkontext.organisation_id)
-        .where(Personenkontext.person_id == Person.id, Personenkontext.active_on(today()))
-        .correlate(Person)
-        .scalar_subquery()
-    )
-    found = session.execute(
-        select(Person, TotpCredential.confirmed_at, roles)
-        .outerjoin(TotpCredential, TotpCredential.person_id == Person.id)
-        .where(or_(Person.username == name, Person.mail == name))
-    ).first()
+    found = session.execute(_FIND_LOGIN, {"name": name, "on": today()}).first()
     if found is None:
         return Account(None)
     person, confirmed, joined = found

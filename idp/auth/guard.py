@@ -13,9 +13,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from idp.clock import now
@@ -23,6 +24,45 @@ from idp.models import LoginThrottle
 
 ACCOUNT = "account"
 IP = "ip"
+
+# Built once: every login attempt looks its counters up, every failure counts. Core
+# statements, no ORM objects.
+_THROTTLE = LoginThrottle.__table__
+_LOOK = select(_THROTTLE.c.kind, _THROTTLE.c.last_failure_at, _THROTTLE.c.blocked_until).where(
+    _THROTTLE.c.key_hash.in_(bindparam("keys", expanding=True))
+)
+_AT = bindparam("at", type_=_THROTTLE.c.last_failure_at.type)
+_QUIET_SINCE = case(
+    (_THROTTLE.c.blocked_until > _THROTTLE.c.last_failure_at, _THROTTLE.c.blocked_until),
+    else_=_THROTTLE.c.last_failure_at,
+)
+_FORGET_BEFORE = bindparam("forget_before", type_=_AT.type)
+# A counter quiet for longer than `forget_after_minutes` starts again at one.
+_RESTART_OR_ADD = case(
+    (_QUIET_SINCE < _FORGET_BEFORE, 1),
+    else_=_THROTTLE.c.failures + 1,
+)
+
+
+def _upsert(insert):
+    # An upsert, so two processes counting the same key at once both count; it returns the
+    # count including this failure, whatever another process added meanwhile.
+    statement = insert(_THROTTLE).values(
+        key_hash=bindparam("key"), kind=bindparam("kind"), failures=1, last_failure_at=_AT
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[_THROTTLE.c.key_hash],
+        set_={"failures": _RESTART_OR_ADD, "last_failure_at": _AT},
+    ).returning(_THROTTLE.c.failures)
+
+
+# By "is PostgreSQL": the two dialects write the upsert alike, but each has its own class.
+_COUNT = (_upsert(sqlite_insert), _upsert(pg_insert))
+_BLOCK = (
+    update(_THROTTLE)
+    .where(_THROTTLE.c.key_hash == bindparam("key"))
+    .values(blocked_until=bindparam("until"))
+)
 
 
 @dataclass(frozen=True)
@@ -93,9 +133,7 @@ class Guard:
     def look(self, session: Session, keys: dict[str, str]) -> GuardState:
         """The kinds that are blocked now, and those with failures on record at all."""
         at = now()
-        rows = session.scalars(
-            select(LoginThrottle).where(LoginThrottle.key_hash.in_(keys.values()))
-        ).all()
+        rows = session.execute(_LOOK, {"keys": list(keys.values())}).all()
         return GuardState(
             blocked={
                 row.kind
@@ -111,8 +149,9 @@ class Guard:
         """Count one failure on each key, atomically, whatever process records it."""
         at = now()
         for kind, key in keys.items():
-            row = self._count(session, kind, key, at)
-            row.blocked_until = self.limits(kind).blocked_until(row.failures, at)
+            failures = self._count(session, kind, key, at)
+            until = self.limits(kind).blocked_until(failures, at)
+            session.execute(_BLOCK, {"key": key, "until": until})
 
     def succeeded(self, session: Session, account_keys: list[str]) -> None:
         """A completed login forgets the account's failures (the address's are kept)."""
@@ -138,33 +177,14 @@ class Guard:
         )
         return result.rowcount or 0
 
-    def _forgotten(self, row: LoginThrottle, at: dt.datetime) -> bool:
+    def _forgotten(self, row: LoginThrottle | Row, at: dt.datetime) -> bool:
         limits = self.limits(row.kind)
         quiet_since = max(row.last_failure_at, row.blocked_until or row.last_failure_at)
         return at - quiet_since > dt.timedelta(minutes=limits.forget_after_minutes)
 
-    def _count(self, session: Session, kind: str, key: str, at: dt.datetime) -> LoginThrottle:
-        # An upsert, so two processes counting the same key at once both count.
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    def _count(self, session: Session, kind: str, key: str, at: dt.datetime) -> int:
+        """One more failure on `key`; returns the failures counted now."""
+        statement = _COUNT[session.get_bind().dialect.name == "postgresql"]
         forget_before = at - dt.timedelta(minutes=self.limits(kind).forget_after_minutes)
-        table = LoginThrottle.__table__
-        statement = insert(table).values(
-            key_hash=key, kind=kind, failures=1, last_failure_at=at, blocked_until=None
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.key_hash],
-            set_={
-                "failures": _restart_or_add(table, forget_before),
-                "last_failure_at": at,
-            },
-        )
-        session.execute(statement)
-        return session.get(LoginThrottle, key, populate_existing=True)
-
-
-def _restart_or_add(table, forget_before: dt.datetime):
-    quiet_since = case(
-        (table.c.blocked_until > table.c.last_failure_at, table.c.blocked_until),
-        else_=table.c.last_failure_at,
-    )
-    return case((quiet_since < forget_before, 1), else_=table.c.failures + 1)
+        params = {"key": key, "kind": kind, "at": at, "forget_before": forget_before}
+        return session.execute(statement, params).scalar_one()

@@ -3,6 +3,13 @@
 Flask's `session` works as usual; it is stored as one `LoginSession` row. A session stays
 anonymous (CSRF token, a login in progress, where to go afterwards) until `establish` ties it
 to a person, with a new token, so a token known before the login is worthless after it.
+
+One exception: a session holding nothing but its CSRF token (a first visit of the login page)
+is kept in the cookie itself, signed with the app's secret and carrying its own idle and
+absolute times, so not every visitor of the login page costs a database row. It grants
+nothing: the form token printed in the page already contains the same CSRF value, and the
+moment anything else is stored (a login, its next step, where to go afterwards) the session
+becomes a row with a new random token, as above.
 """
 
 from __future__ import annotations
@@ -12,14 +19,17 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from blinker import Namespace
-from flask import Flask, Request, Response, current_app, request
+from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, insert, select
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
+from idp.auth.settings import auth_settings
 from idp.clock import now
 from idp.extensions import db
 from idp.ids import new_id
@@ -32,17 +42,25 @@ logins_ended = Namespace().signal("logins-ended")
 # Touching last_seen_at on every request would write on every page view; once a minute is
 # precise enough for an idle timeout counted in minutes.
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
+TOUCH_SECONDS = TOUCH_INTERVAL.total_seconds()
 
 
 class ServerSession(CallbackDict, SessionMixin):
     """The session dict plus its row; `new_token` is set when the cookie must change."""
 
-    def __init__(self, data: dict | None = None, record: LoginSession | None = None) -> None:
+    def __init__(
+        self,
+        data: dict | None = None,
+        record: SessionRow | None = None,
+        signed: tuple[float, float] | None = None,
+    ) -> None:
         def changed(_: CallbackDict) -> None:
             self.modified = True
 
         super().__init__(data or {}, changed)
         self.record = record
+        # (created, last seen) in epoch seconds, for a session read from a signed cookie
+        self.signed = signed
         self.modified = False
         self.new_token: str | None = None
         self.ended = False
@@ -52,19 +70,102 @@ class ServerSession(CallbackDict, SessionMixin):
         return self.record.person_id if self.record is not None else None
 
 
+@dataclass(frozen=True)
+class SessionRow:
+    """What a request knows of its `LoginSession` row: read once, never tracked by the ORM.
+
+    Frozen, so nobody changes it expecting the change to be saved: `establish` and
+    `save_session` write through the prebuilt statements below.
+    """
+
+    id: uuid.UUID
+    person_id: uuid.UUID | None
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+    auth_time: dt.datetime | None
+    amr: list[str]
+    otp_time: dt.datetime | None
+
+
+# Built once: every request with a session cookie reads its row, every login writes one, and
+# building a statement costs more than running it. Core, not ORM: no object to load or flush.
+_TABLE = LoginSession.__table__
+_PERSON = Person.__table__
+_ROW = bindparam("row_id", type_=_TABLE.c.id.type)
+_OPEN = (
+    select(
+        _TABLE.c.id,
+        _TABLE.c.person_id,
+        _TABLE.c.last_seen_at,
+        _TABLE.c.expires_at,
+        _TABLE.c.auth_time,
+        _TABLE.c.amr,
+        _TABLE.c.otp_time,
+        _TABLE.c.data,
+        _PERSON.c.status,
+    )
+    .select_from(_TABLE.outerjoin(_PERSON, _PERSON.c.id == _TABLE.c.person_id))
+    .where(_TABLE.c.token_hash == bindparam("token_hash", type_=_TABLE.c.token_hash.type))
+)
+_INSERT = insert(_TABLE)
+_SAVE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == _ROW)
+    .values(data=bindparam("new_data"), last_seen_at=bindparam("seen"))
+)
+_TOUCH = update(_TABLE).where(_TABLE.c.id == _ROW).values(last_seen_at=bindparam("seen"))
+# A login: everything but the id is new (the columns are those of `_new_values`).
+_ESTABLISH = (
+    update(_TABLE)
+    .where(_TABLE.c.id == _ROW)
+    .values(
+        {
+            column: bindparam(f"new_{column}")
+            for column in (
+                "token_hash",
+                "person_id",
+                "data",
+                "created_at",
+                "last_seen_at",
+                "expires_at",
+                "auth_time",
+                "amr",
+                "otp_time",
+                "ip",
+                "user_agent",
+            )
+        }
+    )
+)
+_DELETE = delete(_TABLE).where(_TABLE.c.id == _ROW)
+
+
+# Marks a cookie holding a signed CSRF-only session; a database token never contains a dot.
+SIGNED = "a."
+_SIGNED_KEYS = frozenset({"csrf_token"})
+
+
+def _signer(app: Flask) -> URLSafeSerializer:
+    found = app.extensions.get("idp.signed_sessions")
+    if found is None:
+        found = app.extensions["idp.signed_sessions"] = URLSafeSerializer(
+            app.config["SECRET_KEY"],
+            salt="idp.anonymous-session",
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
+    return found
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def timeouts() -> tuple[dt.timedelta, dt.timedelta]:
-    settings = current_app.config["IDP"]["auth"]["session"]
-    return (
-        dt.timedelta(minutes=settings["idle_minutes"]),
-        dt.timedelta(hours=settings["absolute_hours"]),
-    )
+    settings = auth_settings()
+    return settings.session_idle, settings.session_absolute
 
 
-def is_valid(record: LoginSession, at: dt.datetime) -> bool:
+def is_valid(record: SessionRow | LoginSession, at: dt.datetime) -> bool:
     idle, _ = timeouts()
     return record.expires_at > at and record.last_seen_at + idle > at
 
@@ -74,65 +175,106 @@ class DatabaseSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         token = request.cookies.get(self.get_cookie_name(app))
-        if not token or len(token) > 100:
+        if not token:
             return ServerSession()
-        found = db.session.execute(
-            select(LoginSession, Person.status)
-            .outerjoin(Person, Person.id == LoginSession.person_id)
-            .where(LoginSession.token_hash == token_hash(token))
-        ).first()
+        if token.startswith(SIGNED):
+            return _open_signed(app, token[len(SIGNED) :])
+        if len(token) > 100:
+            return ServerSession()
+        found = db.session.execute(_OPEN, {"token_hash": token_hash(token)}).first()
         if found is None:
             return ServerSession()
-        record, status = found
+        *fields, data, status = found
+        record = SessionRow(*fields)
         # A locked or departed person's logins end at once, not at their timeout.
         if not is_valid(record, now()) or (
             record.person_id is not None and status != PersonStatus.AKTIV
         ):
             return ServerSession()
-        return ServerSession(dict(record.data or {}), record)
+        return ServerSession(dict(data or {}), record)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
-        name = self.get_cookie_name(app)
         at = now()
+        record = session.record
         try:
             if session.ended:
-                if session.record is not None:
-                    db.session.delete(session.record)
+                if record is not None:
+                    db.session.execute(_DELETE, {"row_id": record.id})
                 db.session.commit()
-                response.delete_cookie(
-                    name, path=self.get_cookie_path(app), domain=self.get_cookie_domain(app)
-                )
+                self._delete_cookie(app, response)
                 return
-            if session.record is None:
-                if not session.modified or not dict(session):
-                    return  # nothing worth storing: no row, no cookie
+            if record is None:
+                data = dict(session)
+                if data.keys() <= _SIGNED_KEYS:
+                    self._save_signed(app, session, data, response, at)
+                    return
                 session.new_token = secrets.token_urlsafe(32)
-                # A plain INSERT: every first visit of the login page comes through here.
+                db.session.execute(_INSERT, _new_values(session.new_token, None, data, at))
+            elif session.modified:
                 db.session.execute(
-                    insert(LoginSession.__table__).values(
-                        _new_values(session.new_token, None, dict(session), at)
-                    )
+                    _SAVE, {"row_id": record.id, "new_data": dict(session), "seen": at}
                 )
-            else:
-                if session.modified:
-                    session.record.data = dict(session)
-                if at - session.record.last_seen_at > TOUCH_INTERVAL:
-                    session.record.last_seen_at = at
+            elif at - record.last_seen_at > TOUCH_INTERVAL:
+                db.session.execute(_TOUCH, {"row_id": record.id, "seen": at})
             db.session.commit()
         except Exception:
             db.session.rollback()
             raise
         if session.new_token is not None:
-            response.set_cookie(
-                name,
-                session.new_token,
-                httponly=True,
-                secure=self.get_cookie_secure(app),
-                samesite="Lax",
-                path=self.get_cookie_path(app),
-                domain=self.get_cookie_domain(app),
-            )
+            self._set_cookie(app, response, session.new_token)
         response.vary.add("Cookie")
+
+    def _save_signed(
+        self, app: Flask, session: ServerSession, data: dict, response: Response, at: dt.datetime
+    ) -> None:
+        if session.signed is None and not data:
+            return  # nothing worth storing: no row, no cookie
+        if session.signed is not None:
+            # As a request with a session row would have: what the view did is committed.
+            db.session.commit()
+        response.vary.add("Cookie")
+        if not data:
+            self._delete_cookie(app, response)
+            return
+        created, seen = session.signed or (at.timestamp(), at.timestamp())
+        if session.modified or session.signed is None or at.timestamp() - seen > TOUCH_SECONDS:
+            value = _signer(app).dumps([data["csrf_token"], created, at.timestamp()])
+            self._set_cookie(app, response, SIGNED + value)
+
+    def _set_cookie(self, app: Flask, response: Response, value: str) -> None:
+        response.set_cookie(
+            self.get_cookie_name(app),
+            value,
+            httponly=True,
+            secure=self.get_cookie_secure(app),
+            samesite="Lax",
+            path=self.get_cookie_path(app),
+            domain=self.get_cookie_domain(app),
+        )
+
+    def _delete_cookie(self, app: Flask, response: Response) -> None:
+        response.delete_cookie(
+            self.get_cookie_name(app),
+            path=self.get_cookie_path(app),
+            domain=self.get_cookie_domain(app),
+        )
+
+
+def _open_signed(app: Flask, value: str) -> ServerSession:
+    """A CSRF-only session from its signed cookie, if the signature and its times hold."""
+    if len(value) > 300:
+        return ServerSession()
+    try:
+        csrf, created, seen = _signer(app).loads(value)
+    except (BadSignature, TypeError, ValueError):
+        return ServerSession()
+    if not isinstance(csrf, str) or not all(isinstance(t, int | float) for t in (created, seen)):
+        return ServerSession()
+    idle, absolute = timeouts()
+    at = now().timestamp()
+    if created + absolute.total_seconds() <= at or seen + idle.total_seconds() <= at:
+        return ServerSession()
+    return ServerSession({"csrf_token": csrf}, signed=(created, seen))
 
 
 def _new_values(token: str, person_id: uuid.UUID | None, data: dict, at: dt.datetime) -> dict:
@@ -145,36 +287,44 @@ def _new_values(token: str, person_id: uuid.UUID | None, data: dict, at: dt.date
         "created_at": at,
         "last_seen_at": at,
         "expires_at": at + absolute,
+        "auth_time": None,
         "amr": [],
+        "otp_time": None,
         "ip": request.remote_addr,
         "user_agent": (request.user_agent.string or "")[:255],
     }
 
 
-def establish(session: ServerSession, person_id: uuid.UUID, amr: list[str]) -> LoginSession:
+def establish(session: ServerSession, person_id: uuid.UUID, amr: list[str]) -> SessionRow:
     """Make the session a login of `person_id` with a new token (also on re-authentication).
 
     The row keeps its id but gets a new token hash, so the token from before is dead at once.
+    Written at once, in the request's transaction; saving the session commits it.
     """
     at = now()
     session.new_token = secrets.token_urlsafe(32)
     # A CSRF token seen before the login is not carried into it.
     session.pop("csrf_token", None)
     values = _new_values(session.new_token, person_id, dict(session), at)
-    record = session.record
-    if record is None:
-        record = LoginSession(**values)
-        db.session.add(record)
+    methods = sorted(set(amr))
+    values.update(auth_time=at, amr=methods, otp_time=at if "otp" in methods else None)
+    if session.record is None:
+        db.session.execute(_INSERT, values)
     else:
-        del values["id"]  # the row keeps its id; everything else is new
-        for name, value in values.items():
-            setattr(record, name, value)
-    record.auth_time = at
-    record.amr = sorted(set(amr))
-    record.otp_time = at if "otp" in amr else None
-    session.record = record
-    session.modified = True
-    return record
+        values["id"] = session.record.id  # the row keeps its id; everything else is new
+        changes = {f"new_{name}": value for name, value in values.items() if name != "id"}
+        db.session.execute(_ESTABLISH, {"row_id": values["id"], **changes})
+    session.record = SessionRow(
+        values["id"],
+        person_id,
+        at,
+        values["expires_at"],
+        at,
+        methods,
+        values["otp_time"],
+    )
+    session.modified = False  # the data just written is the session's
+    return session.record
 
 
 def end(session: ServerSession) -> None:
@@ -186,7 +336,7 @@ def end(session: ServerSession) -> None:
     session.ended = True
 
 
-def current_login(session: ServerSession) -> LoginSession | None:
+def current_login(session: ServerSession) -> SessionRow | None:
     """The login behind this request, or None for an anonymous visitor."""
     record = getattr(session, "record", None)
     return record if record is not None and record.person_id is not None else None

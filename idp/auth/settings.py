@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -21,6 +22,8 @@ class AuthSettings:
     totp_window: int
     totp_issuer: str
     sensitive_max_age: int
+    session_idle: dt.timedelta
+    session_absolute: dt.timedelta
 
     @classmethod
     def from_app(cls, app: Flask) -> AuthSettings:
@@ -35,6 +38,8 @@ class AuthSettings:
             totp_window=auth["totp"]["valid_window"],
             totp_issuer=auth["totp"]["issuer_name"],
             sensitive_max_age=auth["stepup"]["sensitive_max_age_seconds"],
+            session_idle=dt.timedelta(minutes=auth["session"]["idle_minutes"]),
+            session_absolute=dt.timedelta(hours=auth["session"]["absolute_hours"]),
         )
 
 

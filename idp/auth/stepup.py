@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass
 from flask import redirect, session, url_for
 from werkzeug.wrappers import Response
 
-from idp.auth.sessions import current_login
+from idp.auth.sessions import SessionRow, current_login
 from idp.auth.settings import auth_settings
 from idp.clock import now
-from idp.models import LoginSession
 from idp.policy import current_policies
 
 PENDING_KEY = "weiter"
@@ -51,7 +50,7 @@ def requirement_for(service_code: str, max_age: int | None = None) -> Requiremen
 
 
 def satisfies(
-    login: LoginSession | None, requirement: Requirement, at: dt.datetime | None = None
+    login: SessionRow | None, requirement: Requirement, at: dt.datetime | None = None
 ) -> bool:
     """Whether `login` meets `requirement` now."""
     if login is None or login.auth_time is None:

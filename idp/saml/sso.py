@@ -29,7 +29,8 @@ from saml2.time_util import str_to_time
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sqlalchemy.orm import Session
 
-from idp.models import LoginSession, Person, SamlServiceProvider, SamlSession
+from idp.auth.sessions import SessionRow
+from idp.models import Person, SamlServiceProvider, SamlSession
 from idp.oidc.claims import pairwise_sub
 from idp.oidc.server import ACR_PASSWORD, ACR_SECOND_FACTOR
 from idp.policy import current_policies
@@ -127,7 +128,7 @@ def respond(
     ask: AuthnAsk,
     provider: SamlServiceProvider,
     person: Person,
-    login: LoginSession,
+    login: SessionRow,
     facts: PersonFacts,
 ) -> str:
     """The signed Response carrying the assertion; the SP is remembered for single logout."""
