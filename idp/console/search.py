@@ -50,10 +50,15 @@ def search(
     """Up to LIMIT persons the admin may see that match; and whether there were more."""
     if query.empty:
         return [], False
+    few = scope.is_small("personen.lesen") or bool(query.schule.strip() or query.klasse.strip())
+    # With few candidates (one school's people), collecting them and sorting is quick; walking
+    # the whole state in name order until enough of them turn up is not, and PostgreSQL would
+    # choose that walk for the ORDER BY ... LIMIT. Sorting by an expression rules it out.
+    order = Person.sortname.concat("") if few else Person.sortname
     statement = (
         select(Person.id, Person.vorname, Person.familienname, Person.username, Person.status)
         .where(scope.persons("personen.lesen"))
-        .order_by(Person.sortname, Person.username)
+        .order_by(order, Person.username)
         .limit(LIMIT + 1)
     )
     if query.schule.strip() or query.klasse.strip():

@@ -51,6 +51,11 @@ class AdminScope:
     def has(self, right: str) -> bool:
         return bool(self.reaches.get(right))
 
+    def is_small(self, right: str) -> bool:
+        """Every reach of `right` is one school or class: its people are few."""
+        reaches = self.reaches.get(right, ())
+        return bool(reaches) and all(r.scope == "organisation" and r.small for r in reaches)
+
     def is_land(self, right: str) -> bool:
         return any(r.scope == "land" and not r.targets for r in self.reaches.get(right, ()))
 
