@@ -20,6 +20,7 @@ from idp.naming.sorting import sort_key
 from idp.policy.admin_scope import AdminScope
 
 LIMIT = 50
+RIGHT = "personen.lesen"
 MAX_PLACES = 5000  # schools and classes a school/class filter may name (a whole Schulamt)
 
 
@@ -50,21 +51,23 @@ def search(
     """Up to LIMIT persons the admin may see that match; and whether there were more."""
     if query.empty:
         return [], False
-    few = scope.is_small("personen.lesen") or bool(query.schule.strip() or query.klasse.strip())
+    filtered = bool(query.schule.strip() or query.klasse.strip())
+    few = scope.is_small(RIGHT) or filtered
     # With few candidates (one school's people), collecting them and sorting is quick; walking
     # the whole state in name order until enough of them turn up is not, and PostgreSQL would
     # choose that walk for the ORDER BY ... LIMIT. Sorting by an expression rules it out.
     order = Person.sortname.concat("") if few else Person.sortname
     statement = (
         select(Person.id, Person.vorname, Person.familienname, Person.username, Person.status)
-        .where(scope.persons("personen.lesen"))
         .order_by(order, Person.username)
         .limit(LIMIT + 1)
     )
-    if query.schule.strip() or query.klasse.strip():
+    if filtered:
         statement = statement.where(
-            _member_of(session, query.schule.strip(), query.klasse.strip(), on)
+            _member_of(session, scope, query.schule.strip(), query.klasse.strip(), on)
         )
+    else:
+        statement = statement.where(scope.persons(RIGHT))
     if query.text.strip():
         # One query per alternative, each read in index order up to the page size, then
         # merged: an OR would make the database sort every match before it can stop.
@@ -119,11 +122,16 @@ def _prefix(column, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < upper, column.like(f"{escaped}%", escape="\\"))
 
 
-def _member_of(session: Session, schule: str, klasse: str, on: dt.date) -> ColumnElement[bool]:
-    """An active context at the school (kennung or name) or in a class (name) there.
+def _member_of(
+    session: Session, scope: AdminScope, schule: str, klasse: str, on: dt.date
+) -> ColumnElement[bool]:
+    """An active context at the school (kennung or name) or in a class (name) there, inside
+    the admin's scope.
 
-    The few schools and classes are looked up first and passed as values: left as
-    subqueries, PostgreSQL checks them per person in name order (seconds over the state).
+    The few schools and classes are looked up first, only those in scope, and passed as
+    values: left as subqueries, PostgreSQL checks them per person in name order (seconds
+    over the state). A context at a place in scope puts its person in scope, so the
+    per-person scope check is needed only where a reach is narrowed to some rollenarten.
     """
     school = Organisation.__table__.alias("schule")
     schools = select(school.c.id).where(
@@ -140,12 +148,15 @@ def _member_of(session: Session, schule: str, klasse: str, on: dt.date) -> Colum
         query = select(Organisation.id).where(
             or_(Organisation.id.in_(schools), Organisation.parent_id.in_(schools))
         )
-    places = list(session.scalars(query.limit(MAX_PLACES)))
-    return Person.id.in_(
+    places = list(session.scalars(query.where(scope.organisations(RIGHT)).limit(MAX_PLACES)))
+    members = Person.id.in_(
         select(Personenkontext.person_id).where(
             Personenkontext.active_on(on), Personenkontext.organisation_id.in_(places)
         )
     )
+    if any(reach.targets for reach in scope.reaches.get(RIGHT, ())):
+        return and_(members, scope.persons(RIGHT))
+    return members
 
 
 def _like(text: str) -> str:
