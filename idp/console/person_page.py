@@ -84,6 +84,22 @@ def source_name(source: str) -> str:
     return SOURCE_NAMES.get(source, source)
 
 
+def sources_of(session: Session, person_id) -> tuple[str, ...]:
+    """The imports the person comes from, by their display names."""
+    return tuple(
+        sorted(
+            {
+                source_name(s)
+                for s in session.scalars(
+                    select(SourceRecord.source).where(
+                        SourceRecord.object_id == person_id, SourceRecord.kind == "person"
+                    )
+                )
+            }
+        )
+    )
+
+
 def person_page(session: Session, policies: Policies, person: Person, on: dt.date) -> PersonPage:
     rows = session.execute(
         select(Personenkontext, Organisation.name, Organisation.kennung, Organisation.typ)
@@ -146,18 +162,7 @@ def person_page(session: Session, policies: Policies, person: Person, on: dt.dat
         for code, service in policies.services.items()
     )
     credential = totp.credential(session, person.id)
-    sources = tuple(
-        sorted(
-            {
-                source_name(s)
-                for s in session.scalars(
-                    select(SourceRecord.source).where(
-                        SourceRecord.object_id == person.id, SourceRecord.kind == "person"
-                    )
-                )
-            }
-        )
-    )
+    sources = sources_of(session, person.id)
     events = tuple(
         session.scalars(
             select(AuditEvent)

@@ -14,7 +14,7 @@ from idp import audit, clock
 from idp.auth import totp
 from idp.auth.sessions import end_other
 from idp.console.access import admin, guard, person_or_404, require
-from idp.console.person_page import MANUAL_SOURCE, person_page
+from idp.console.person_page import MANUAL_SOURCE, person_page, sources_of
 from idp.console.search import Query, search
 from idp.extensions import db
 from idp.models import (
@@ -132,7 +132,7 @@ def reset_second_factor(person_id: uuid.UUID) -> Response:
 def edit_person(person_id: uuid.UUID) -> Response:
     """Name and birth date, for people the console made; imported ones are kept at the source."""
     target = require("personen.bearbeiten", person_id)
-    sources = person_page(db.session, current_policies(), target, clock.today()).sources
+    sources = sources_of(db.session, target.id)
     if sources:
         flash(
             _(
