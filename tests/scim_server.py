@@ -37,6 +37,10 @@ def scim2_server_bin() -> Path:
     return Path(which)
 
 
+class PortTaken(RuntimeError):
+    """Another process bound the port between choosing it and starting the server."""
+
+
 class ScimServer:
     def __init__(self, extension: bool = True, dynamic_tenants: bool = True) -> None:
         self.extension = extension
@@ -45,6 +49,7 @@ class ScimServer:
         self.dir = Path(tempfile.mkdtemp(prefix="idp-scim-"))
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self.started = False  # once started, the port is ours: a restart keeps it
 
     @property
     def url(self) -> str:
@@ -55,6 +60,18 @@ class ScimServer:
         return f"{self.url}/{name}"
 
     def start(self) -> ScimServer:
+        """Serve on the port; a first start whose free port another test took meanwhile tries a
+        new one (a restart keeps its port)."""
+        for _ in range(3):
+            try:
+                return self._start()
+            except PortTaken:
+                if self.started:
+                    raise
+                self.port = free_port()
+        return self._start()
+
+    def _start(self) -> ScimServer:
         try:
             command = [
                 str(scim2_server_bin()),
@@ -75,6 +92,7 @@ class ScimServer:
                 stderr=open(self.dir / "log", "ab"),  # noqa: SIM115
             )
             self._wait_ready()
+            self.started = True
         except BaseException:
             self.stop()
             raise
@@ -124,7 +142,11 @@ class ScimServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
-                raise RuntimeError(f"scim2-server exited: {(self.dir / 'log').read_text()}")
+                log = (self.dir / "log").read_text()
+                if "Address already in use" in log:
+                    (self.dir / "log").write_text("")
+                    raise PortTaken(self.port)
+                raise RuntimeError(f"scim2-server exited: {log}")
             with contextlib.suppress(requests.RequestException):
                 requests.get(f"{self.url}/ServiceProviderConfig", timeout=0.5)
                 return
