@@ -14,10 +14,13 @@ TEST_PACKAGES := postgresql slapd ldap-utils chromium
 # Debian packages the app needs at run time (xmlsec1 signs SAML messages; the DejaVu fonts
 # print umlauts in the credential letters).
 RUN_PACKAGES  := python3 python3-venv xmlsec1 fonts-dejavu-core
+# Debian packages pip needs to build python-ldap (OpenLDAP's C client library, which the mail
+# directory connector uses) where no wheel exists.
+BUILD_PACKAGES := gcc libc6-dev python3-dev libldap-dev libsasl2-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint install apt-python run-packages system-test clean
+.PHONY: demo test lint install apt-python build-packages run-packages system-test clean
 
 demo: $(STAMP) run-packages
 	$(IDP) db upgrade
@@ -50,6 +53,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || $(MAKE) --no-print-directory apt-python
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { \
 		rm -rf $(VENV); $(MAKE) --no-print-directory apt-python && $(PYTHON) -m venv $(VENV); }
+	@$(MAKE) --no-print-directory build-packages
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
@@ -67,6 +71,9 @@ endef
 # Debian's python3 has no venv module without python3-venv.
 apt-python:
 	$(call apt_install,$(RUN_PACKAGES))
+
+build-packages:
+	$(call apt_install,$(BUILD_PACKAGES))
 
 run-packages:
 	$(call apt_install,$(RUN_PACKAGES))

@@ -103,3 +103,40 @@ class Connector(Protocol):
     def read_groups(self) -> Iterable[Group]: ...
 
     def close(self) -> None: ...
+
+
+def write_batch(
+    connector: Connector,
+    groups: list[Group],
+    accounts: list[Account],
+    absent_accounts: set[str],
+    absent_groups: set[str],
+) -> dict[str, str]:
+    """Write `groups`, then `accounts`; returns the keys of refused accounts with the reason.
+
+    A connector may do it in fewer round trips with a `write_batch` method of its own
+    (same arguments); `absent_*` are the keys we never wrote there, a hint it may use to
+    create without looking first. Otherwise one at a time. An account whose group was
+    refused is refused with it. TargetUnavailable stops the batch."""
+    own = getattr(connector, "write_batch", None)
+    if own is not None:
+        return own(groups, accounts, absent_accounts, absent_groups)
+    refused_groups: dict[str, str] = {}
+    for group in groups:
+        try:
+            connector.upsert_group(group)
+        except RecordRejected as exc:
+            refused_groups[group.key] = str(exc)
+    rejected: dict[str, str] = {}
+    for account in accounts:
+        refused = [
+            refused_groups[m.group] for m in account.memberships if m.group in refused_groups
+        ]
+        if refused:
+            rejected[account.key] = refused[0]
+            continue
+        try:
+            connector.upsert_account(account)
+        except RecordRejected as exc:
+            rejected[account.key] = str(exc)
+    return rejected

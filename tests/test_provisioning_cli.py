@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import ldap3
 import pytest
@@ -126,6 +127,10 @@ def test_a_worker_killed_mid_batch_leaves_nothing_twice(site, slapd, env, tmp_pa
             ids.append(teacher.id)
         s.commit()
     changed(site, *ids)
+    # Small batches, so that the worker is still busy when it is killed (a batch of the
+    # default size is written in a fraction of a second).
+    config = Path(env["IDP_CONFIG"])
+    config.write_text(config.read_text(encoding="utf-8") + "batch_size = 10\n", encoding="utf-8")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     full_env.update({"IDP_SECRET_KEY": TEST_SECRET, **env})
     command = [sys.executable, "-m", "idp", "worker"]

@@ -10,22 +10,34 @@ the person's pairwise id for the service, the `sub` its users log in with.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import INSTRUCTOR, LEARNER, MEMBER, Account, Group, Membership
-from idp.models import Organisation, Person
+from idp.models import Organisation, Person, Personenkontext
 from idp.oidc.claims import pairwise_sub
-from idp.policy.entitlement import PersonFacts, Reason, entitlement, release
-from idp.policy.facts import load_person_facts
+from idp.policy.entitlement import PersonFacts, Reason, entitlement, possible_roles, release
+from idp.policy.facts import load_facts_of_many
 from idp.policy.loader import Policies
 
 # Reasons to keep an existing account, disabled, rather than delete it.
 KEEP_DISABLED = {Reason.KONTO_NICHT_AKTIV, Reason.KEINE_AKTIVEN_KONTEXTE}
 # Person-level attributes a disabled account keeps (its contexts have ended).
 PERSONAL = ("username", "vorname", "familienname", "mail", "geburtsdatum")
+# What the facts need of a person (the rules never need the rest).
+_PERSON_COLUMNS = (
+    Person.id,
+    Person.status,
+    Person.username,
+    Person.vorname,
+    Person.familienname,
+    Person.mail,
+    Person.geburtsdatum,
+)
+CHUNK = 1000  # persons read at once
 ROLES = {"LERN": LEARNER, "LEHR": INSTRUCTOR, "LEIT": INSTRUCTOR}
 
 
@@ -53,25 +65,49 @@ class Planner:
         self.secret_key = secret_key
         self._schools: dict[uuid.UUID, tuple[str, str]] = {}
 
-    def for_person(
-        self, person: Person | None, person_id: uuid.UUID, services: list[str], had: set[str]
+    def for_persons(
+        self,
+        services: Mapping[uuid.UUID, Collection[str]],
+        had: Mapping[uuid.UUID, Collection[str]],
     ) -> list[Desired]:
-        """The desired state at each of `services`; `had`: services that hold an account."""
-        facts = load_person_facts(self.session, self.policies, person) if person else None
-        return [
-            self._one(person, person_id, facts, service, service in had) for service in services
-        ]
+        """The desired state of each person at each of their services (`services`: person id
+        -> service codes; `had`: person id -> services that hold an account of theirs).
+
+        Persons who hold no account at these services and have no context of a role that
+        could grant one of them are left out: nothing is desired of them and nothing is to be
+        removed. The others are read with a few queries per thousand persons."""
+        codes = {code for wanted in services.values() for code in wanted}
+        roles = sorted(possible_roles(self.policies, codes))
+        everyone = list(services)
+        found: list[Desired] = []
+        for start in range(0, len(everyone), CHUNK):
+            chunk = everyone[start : start + CHUNK]
+            hopeful = set(
+                self.session.scalars(
+                    select(Personenkontext.person_id)
+                    .where(Personenkontext.person_id.in_(chunk), Personenkontext.rolle.in_(roles))
+                    .distinct()
+                )
+            )
+            ids = [person_id for person_id in chunk if person_id in hopeful or had.get(person_id)]
+            if not ids:
+                continue
+            persons = self.session.execute(select(*_PERSON_COLUMNS).where(Person.id.in_(ids)))
+            facts = load_facts_of_many(self.session, self.policies, persons.all())
+            found.extend(
+                self._one(
+                    person_id, facts.get(person_id), service, service in had.get(person_id, ())
+                )
+                for person_id in ids
+                for service in sorted(services[person_id])
+            )
+        return found
 
     def _one(
-        self,
-        person: Person | None,
-        person_id: uuid.UUID,
-        facts: PersonFacts | None,
-        service: str,
-        has_account: bool,
+        self, person_id: uuid.UUID, facts: PersonFacts | None, service: str, has_account: bool
     ) -> Desired:
         key = account_key(self.secret_key, service, person_id)
-        if person is None or facts is None:  # deleted (retention)
+        if facts is None:  # deleted (retention)
             return Desired(person_id, service, key, None)
         decision = entitlement(self.policies, facts, service)
         if decision.allowed:

@@ -3,20 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select, union
 from sqlalchemy.orm import Session
 
-from connectors.base import Connector, Group, RecordRejected
+from connectors.base import Connector, Group, write_batch
 from idp.clock import now, today
-from idp.models import Person, Personenkontext, ProvisionedAccount, ProvisionedGroup
+from idp.models import Personenkontext, ProvisionedAccount, ProvisionedGroup
+from idp.policy.entitlement import possible_roles
 from idp.policy.loader import Policies
 from idp.provisioning.desired import Desired, Planner
 from idp.provisioning.fingerprint import fingerprint
 
-BATCH = 500
 EXAMPLES = 10
 
 
@@ -101,20 +100,30 @@ def reconcile(
 def _repair(
     session, connector, report, wanted: dict[str, Desired], groups: dict[str, Group]
 ) -> None:
+    service = connector.service
+    writes = [wanted[key] for key in [*report.missing, *report.changed]]
+    rejected = write_batch(
+        connector,
+        [groups[key] for key in [*report.groups_missing, *report.groups_changed]],
+        [d.account for d in writes if d.account is not None],
+        set(report.missing),
+        set(report.groups_missing),
+    )
+    report.problems.extend(f"{key}: {why}" for key, why in rejected.items())
     for key in [*report.groups_missing, *report.groups_changed]:
-        connector.upsert_group(groups[key])
-        _group_row(session, connector.service, groups[key])
-    for key in [*report.missing, *report.changed]:
-        d = wanted[key]
-        assert d.account is not None
-        try:
-            connector.upsert_account(d.account)
-        except RecordRejected as exc:
-            report.problems.append(f"{key}: {exc}")
+        _group_row(session, service, groups[key])
+    rows = {
+        row.person_id: row
+        for row in session.scalars(
+            select(ProvisionedAccount).where(ProvisionedAccount.service_code == service)
+        )
+    }
+    for d in writes:
+        if d.key in rejected or d.account is None:
             continue
-        row = session.get(ProvisionedAccount, (d.person_id, d.service))
+        row = rows.get(d.person_id)
         if row is None:
-            row = ProvisionedAccount(person_id=d.person_id, service_code=d.service, target_key=key)
+            row = ProvisionedAccount(person_id=d.person_id, service_code=service, target_key=d.key)
             session.add(row)
         row.desired_hash = row.applied_hash = d.account.fingerprint()
         row.status = "ok" if d.account.active else "disabled"
@@ -123,26 +132,22 @@ def _repair(
         connector.delete_account(key)
         session.execute(
             delete(ProvisionedAccount).where(
-                ProvisionedAccount.service_code == connector.service,
-                ProvisionedAccount.target_key == key,
+                ProvisionedAccount.service_code == service, ProvisionedAccount.target_key == key
             )
         )
     for key in report.groups_extra:
         connector.delete_group(key)
         session.execute(
             delete(ProvisionedGroup).where(
-                ProvisionedGroup.service_code == connector.service,
-                ProvisionedGroup.group_key == key,
+                ProvisionedGroup.service_code == service, ProvisionedGroup.group_key == key
             )
         )
     session.commit()
 
 
-def _desired(
-    session: Session, policies: Policies, secret_key: str, service: str
-) -> Iterator[Desired]:
-    """The desired account of everyone who has a context today or an account at the service."""
-    planner = Planner(session, policies, secret_key)
+def _desired(session: Session, policies: Policies, secret_key: str, service: str) -> list[Desired]:
+    """The desired account of everyone who has a context today of a role that could grant the
+    service, or an account there."""
     had = set(
         session.scalars(
             select(ProvisionedAccount.person_id).where(
@@ -151,27 +156,21 @@ def _desired(
             )
         )
     )
-    candidates = list(
-        session.scalars(
-            union(
-                select(Personenkontext.person_id).where(Personenkontext.active_on(today())),
-                select(ProvisionedAccount.person_id).where(
-                    ProvisionedAccount.service_code == service
-                ),
-            )
+    candidates = session.scalars(
+        union(
+            select(Personenkontext.person_id).where(
+                Personenkontext.active_on(today()),
+                Personenkontext.rolle.in_(sorted(possible_roles(policies, [service]))),
+            ),
+            select(ProvisionedAccount.person_id).where(ProvisionedAccount.service_code == service),
         )
     )
-    for start in range(0, len(candidates), BATCH):
-        ids = candidates[start : start + BATCH]
-        persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
-        for person_id in ids:
-            person = persons.get(person_id)
-            d = planner.for_person(
-                person, person_id, [service], {service} if person_id in had else set()
-            )[0]
-            if d.account is not None:
-                yield d
-        session.expunge_all()
+    planner = Planner(session, policies, secret_key)
+    desired = planner.for_persons(
+        {person_id: (service,) for person_id in candidates},
+        {person_id: (service,) for person_id in had},
+    )
+    return [d for d in desired if d.account is not None]
 
 
 def _group_view(group: Group) -> tuple:

@@ -7,9 +7,15 @@ that dies leaves its events `working`; after the lease they are due again. Every
 target is idempotent and skipped when the target already holds what we would write (the
 applied fingerprint), so an event done twice changes nothing twice.
 
+A batch is worked as a whole: its persons and their facts are read with a few queries, the
+people who can hold no account anywhere are passed over in SQL, each target gets its writes
+in one go (connectors.base.write_batch), and the batch's outcome is committed once. A worker
+killed in the middle loses only its uncommitted bookkeeping: the events come back after the
+lease and the writes are redone idempotently.
+
 Outcome per event: done; retried later with growing waits when a target was unreachable
 (TargetUnavailable); parked as `dead` when a target refused a record (RecordRejected) or
-after `max_attempts` tries. Each event is committed on its own.
+after `max_attempts` tries.
 """
 
 from __future__ import annotations
@@ -21,13 +27,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from connectors.base import Connector, Group, RecordRejected, TargetUnavailable
+from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
 from idp.clock import now
 from idp.models import (
     Organisation,
     OrganisationTyp,
     OutboxEvent,
-    Person,
     Personenkontext,
     ProvisionedAccount,
     ProvisionedGroup,
@@ -40,6 +45,8 @@ from idp.provisioning.settings import ProvisioningSettings
 
 log = logging.getLogger(__name__)
 ERROR_LENGTH = 2000
+IN_CHUNK = 1000  # ids per IN (...) list
+_EVENT = OutboxEvent.__table__
 
 
 @dataclass
@@ -72,8 +79,10 @@ class Worker:
         """Claim up to one batch of due events and work them off."""
         stats = Stats()
         self._down.clear()
-        for event_id in self.claim(limit or self.settings.batch_size):
-            self.process(event_id, stats)
+        ids = self.claim(limit or self.settings.batch_size)
+        if ids:
+            self._work(ids, stats)
+            self.session.commit()
         return stats
 
     def claim(self, limit: int) -> list[int]:
@@ -103,56 +112,37 @@ class Worker:
         self.session.commit()
         return ids
 
-    def process(self, event_id: int, stats: Stats) -> None:
-        event = self.session.get(OutboxEvent, event_id)
-        if event is None or event.status != "working":
-            return
-        stats.events += 1
-        unavailable: list[str] = []
-        rejected: list[str] = []
-        for person_id in self._persons(event):
-            for desired in self._desired(person_id, event.service):
-                if desired.service in self._down:  # no need to wait for it again
-                    unavailable.append(f"{desired.service}: {self._down[desired.service]}")
-                    continue
-                try:
-                    self._apply(desired, stats)
-                except TargetUnavailable as exc:
-                    self._down[desired.service] = str(exc)
-                    unavailable.append(f"{desired.service}: {exc}")
-                    self._note(desired, "pending", str(exc))
-                except RecordRejected as exc:
-                    rejected.append(f"{desired.service}: {exc}")
-                    self._note(desired, "error", str(exc))
-        self._finish(event, unavailable, rejected, stats)
-        self.session.commit()
+    def _work(self, ids: list[int], stats: Stats) -> None:
+        events = self.session.execute(
+            select(_EVENT.c.id, _EVENT.c.object_type, _EVENT.c.object_id, _EVENT.c.service)
+            .where(_EVENT.c.id.in_(ids), _EVENT.c.status == "working")
+            .order_by(_EVENT.c.id)
+        ).all()
+        stats.events += len(events)
+        problems: dict[int, Problems] = {}
+        services_of: dict[uuid.UUID, set[str]] = {}
+        events_of: dict[uuid.UUID, list[int]] = {}
+        for event in events:
+            services = [code for code in self.connectors if event.service in (None, code)]
+            if event.object_type == outbox.ORGANISATION:
+                found = self._organisation(event.object_id, services)
+                if found:
+                    problems[event.id] = found
+                continue
+            for person_id in self._persons(event.object_type, event.object_id):
+                services_of.setdefault(person_id, set()).update(services)
+                events_of.setdefault(person_id, []).append(event.id)
+        for person_id, found in self._provision(services_of, stats).items():
+            for event_id in events_of[person_id]:
+                problems.setdefault(event_id, Problems()).merge(found)
+        self._finish([event.id for event in events], problems, stats)
 
-    def _finish(self, event: OutboxEvent, unavailable, rejected, stats: Stats) -> None:
-        event.claimed_at = None
-        if rejected:
-            event.status, event.last_error = "dead", "; ".join(rejected)[:ERROR_LENGTH]
-            stats.dead += 1
-            stats.errors.extend(rejected)
-        elif unavailable:
-            event.attempts += 1
-            event.last_error = "; ".join(unavailable)[:ERROR_LENGTH]
-            if event.attempts >= self.settings.max_attempts:
-                event.status = "dead"
-                stats.dead += 1
-            else:
-                event.status = "pending"
-                event.not_before = now() + self.settings.backoff(event.attempts)
-                stats.retried += 1
-            stats.errors.extend(unavailable)
-        else:
-            event.status, event.last_error = "done", None
-
-    def _persons(self, event: OutboxEvent) -> list[uuid.UUID]:
-        if event.object_type == outbox.PERSON:
-            return [event.object_id]
-        if event.object_type == outbox.SCHULE:
+    def _persons(self, object_type: str, object_id: uuid.UUID) -> list[uuid.UUID]:
+        if object_type == outbox.PERSON:
+            return [object_id]
+        if object_type == outbox.SCHULE:
             places = select(Organisation.id).where(
-                or_(Organisation.id == event.object_id, Organisation.parent_id == event.object_id)
+                or_(Organisation.id == object_id, Organisation.parent_id == object_id)
             )
             return list(
                 self.session.scalars(
@@ -161,77 +151,78 @@ class Worker:
                     .distinct()
                 )
             )
-        if event.object_type == outbox.ORGANISATION:
-            self._organisation(event.object_id)
         return []
 
-    def _desired(self, person_id: uuid.UUID, service: str | None) -> list[Desired]:
-        services = [s for s in self.connectors if service is None or s == service]
-        if not services:
-            return []
-        had = set(
-            self.session.scalars(
-                select(ProvisionedAccount.service_code).where(
-                    ProvisionedAccount.person_id == person_id,
-                    ProvisionedAccount.applied_hash.is_not(None),
+    def _provision(
+        self, services_of: dict[uuid.UUID, set[str]], stats: Stats
+    ) -> dict[uuid.UUID, Problems]:
+        """Bring every person of the batch to their desired state at each of their services;
+        returns the persons whose accounts could not all be written, with why."""
+        if not services_of:
+            return {}
+        rows: dict[tuple[uuid.UUID, str], ProvisionedAccount] = {}
+        for start in range(0, len(services_of), IN_CHUNK):
+            ids = list(services_of)[start : start + IN_CHUNK]
+            for row in self.session.scalars(
+                select(ProvisionedAccount).where(
+                    ProvisionedAccount.person_id.in_(ids),
+                    ProvisionedAccount.service_code.in_(list(self.connectors)),
                 )
-            )
-        )
-        person = self.session.get(Person, person_id)
-        return self.planner.for_person(person, person_id, services, had)
+            ):
+                rows[(row.person_id, row.service_code)] = row
+        had: dict[uuid.UUID, set[str]] = {}
+        for (person_id, service), row in rows.items():
+            if row.applied_hash is not None:
+                had.setdefault(person_id, set()).add(service)
+        by_service: dict[str, list[Desired]] = {}
+        for desired in self.planner.for_persons(services_of, had):
+            by_service.setdefault(desired.service, []).append(desired)
+        problems: dict[uuid.UUID, Problems] = {}
+        for service, desireds in by_service.items():
+            _Target(self, self.connectors[service], rows, stats, problems).apply(desireds)
+        return problems
 
-    def _apply(self, desired: Desired, stats: Stats) -> None:
-        connector = self.connectors[desired.service]
-        row = self.session.get(ProvisionedAccount, (desired.person_id, desired.service))
-        if desired.account is None:
-            if row is not None:
-                if row.applied_hash is not None:
-                    connector.delete_account(row.target_key)
-                    stats.deleted += 1
-                self.session.delete(row)
-            return
-        wanted = desired.account.fingerprint()
-        if row is None:
-            row = ProvisionedAccount(
-                person_id=desired.person_id, service_code=desired.service, target_key=desired.key
+    def _finish(self, ids: list[int], problems: dict[int, Problems], stats: Stats) -> None:
+        done = [event_id for event_id in ids if event_id not in problems]
+        for start in range(0, len(done), IN_CHUNK):
+            self.session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(done[start : start + IN_CHUNK]))
+                .values(status="done", last_error=None, claimed_at=None)
+                .execution_options(synchronize_session=False)
             )
-            self.session.add(row)
-        row.desired_hash = wanted
-        if row.applied_hash == wanted:
-            stats.unchanged += 1
-            return
-        if connector.has_groups:
-            for group in desired.groups:
-                self._group(connector, group)
-        connector.upsert_account(desired.account)
-        row.applied_hash = wanted
-        row.status = "ok" if desired.account.active else "disabled"
-        row.last_error = None
-        row.applied_at = now()
-        stats.written += 1
+        for event_id, found in problems.items():
+            event = self.session.get(OutboxEvent, event_id)
+            if event is None:
+                continue
+            event.claimed_at = None
+            if found.rejected:
+                event.status, event.last_error = "dead", "; ".join(found.rejected)[:ERROR_LENGTH]
+                stats.dead += 1
+                stats.errors.extend(found.rejected)
+                continue
+            event.attempts += 1
+            event.last_error = "; ".join(found.unavailable)[:ERROR_LENGTH]
+            if event.attempts >= self.settings.max_attempts:
+                event.status = "dead"
+                stats.dead += 1
+            else:
+                event.status = "pending"
+                event.not_before = now() + self.settings.backoff(event.attempts)
+                stats.retried += 1
+            stats.errors.extend(found.unavailable)
 
-    def _group(self, connector: Connector, group: Group) -> None:
-        wanted = fingerprint(group)
-        row = self.session.get(ProvisionedGroup, (connector.service, group.key))
-        if row is not None and row.applied_hash == wanted:
-            return
-        connector.upsert_group(group)
-        if row is None:
-            self.session.add(
-                ProvisionedGroup(
-                    service_code=connector.service, group_key=group.key, applied_hash=wanted
-                )
-            )
-        else:
-            row.applied_hash = wanted
-
-    def _organisation(self, organisation_id: uuid.UUID) -> None:
+    def _organisation(self, organisation_id: uuid.UUID, services: list[str]) -> Problems | None:
         """A school or class renamed (or gone): its groups at the targets follow."""
         organisation = self.session.get(Organisation, organisation_id)
-        for connector in self.connectors.values():
-            if not connector.has_groups or organisation is None:
+        if organisation is None:
+            return None
+        problems = Problems()
+        for service in services:
+            connector = self.connectors[service]
+            if not connector.has_groups:
                 continue
-            row = self.session.get(ProvisionedGroup, (connector.service, organisation.kennung))
+            row = self.session.get(ProvisionedGroup, (service, organisation.kennung))
             if row is None:
                 continue
             parent = None
@@ -239,14 +230,182 @@ class Worker:
                 parent_org = self.session.get(Organisation, organisation.parent_id)
                 parent = parent_org.kennung if parent_org else None
             kind = "klasse" if organisation.typ == OrganisationTyp.KLASSE else "schule"
-            self._group(connector, Group(organisation.kennung, organisation.name, kind, parent))
+            group = Group(organisation.kennung, organisation.name, kind, parent)
+            if fingerprint(group) == row.applied_hash:
+                continue
+            if service in self._down:
+                problems.unavailable.append(f"{service}: {self._down[service]}")
+                continue
+            try:
+                connector.upsert_group(group)
+                row.applied_hash = fingerprint(group)
+            except TargetUnavailable as exc:
+                self._down[service] = str(exc)
+                problems.unavailable.append(f"{service}: {exc}")
+            except RecordRejected as exc:
+                problems.rejected.append(f"{service}: {exc}")
+        return problems if problems else None
 
-    def _note(self, desired: Desired, status: str, error: str) -> None:
-        row = self.session.get(ProvisionedAccount, (desired.person_id, desired.service))
+
+@dataclass
+class Problems:
+    """Why a person's or event's accounts could not all be written."""
+
+    unavailable: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.unavailable or self.rejected)
+
+    def merge(self, other: Problems) -> None:
+        self.unavailable.extend(other.unavailable)
+        self.rejected.extend(other.rejected)
+
+
+class _Target:
+    """One batch's work at one service's target."""
+
+    def __init__(self, worker: Worker, connector: Connector, rows, stats, problems):
+        self.worker, self.connector = worker, connector
+        self.service = connector.service
+        self.session = worker.session
+        self.rows: dict[tuple[uuid.UUID, str], ProvisionedAccount] = rows
+        self.stats: Stats = stats
+        self.problems: dict[uuid.UUID, Problems] = problems
+
+    def apply(self, desireds: list[Desired]) -> None:
+        down = self.worker._down.get(self.service)
+        if down is not None:  # no need to wait for it again
+            for desired in desireds:
+                self._unavailable(desired, down)
+            return
+        settled: set[uuid.UUID] = set()
+        try:
+            writes = []
+            for desired in desireds:
+                if desired.account is None:
+                    self._remove(desired)
+                    settled.add(desired.person_id)
+                elif self._wanted(desired):
+                    writes.append(desired)
+                else:
+                    settled.add(desired.person_id)
+            self._write(writes, settled)
+        except TargetUnavailable as exc:
+            self.worker._down[self.service] = str(exc)
+            for desired in desireds:
+                if desired.person_id not in settled:
+                    self._unavailable(desired, str(exc))
+
+    def _remove(self, desired: Desired) -> None:
+        row = self.rows.pop((desired.person_id, self.service), None)
+        if row is None:
+            return
+        if row.applied_hash is not None:
+            try:
+                self.connector.delete_account(row.target_key)
+            except RecordRejected as exc:
+                self.rows[(desired.person_id, self.service)] = row
+                self._rejected(desired, str(exc))
+                return
+            self.stats.deleted += 1
+        self.session.delete(row)
+
+    def _wanted(self, desired: Desired) -> bool:
+        """Record the desired state; True if the target does not hold it yet."""
+        assert desired.account is not None
+        row = self._row(desired)
+        row.desired_hash = desired.account.fingerprint()
+        if row.applied_hash == row.desired_hash:
+            self.stats.unchanged += 1
+            return False
+        return True
+
+    def _write(self, writes: list[Desired], settled: set[uuid.UUID]) -> None:
+        if not writes:
+            return
+        groups: dict[str, Group] = {}
+        if self.connector.has_groups:
+            for desired in writes:
+                for group in desired.groups:
+                    groups.setdefault(group.key, group)
+        group_rows = self._group_rows(list(groups))
+        changed = [g for k, g in groups.items() if _applied(group_rows.get(k)) != fingerprint(g)]
+        absent_accounts = {d.key for d in writes if self._row(d).applied_hash is None}
+        absent_groups = {g.key for g in changed if g.key not in group_rows}
+        rejected = write_batch(
+            self.connector,
+            changed,
+            [d.account for d in writes if d.account is not None],
+            absent_accounts,
+            absent_groups,
+        )
+        refused_groups = {
+            m.group
+            for d in writes
+            if d.key in rejected and d.account is not None
+            for m in d.account.memberships
+        }
+        for group in changed:
+            if group.key in refused_groups:
+                continue  # perhaps written, perhaps not: written again next time
+            row = group_rows.get(group.key)
+            if row is None:
+                row = ProvisionedGroup(service_code=self.service, group_key=group.key)
+                self.session.add(row)
+            row.applied_hash = fingerprint(group)
+        for desired in writes:
+            settled.add(desired.person_id)
+            if desired.key in rejected:
+                self._rejected(desired, rejected[desired.key])
+                continue
+            assert desired.account is not None
+            row = self._row(desired)
+            row.applied_hash = row.desired_hash
+            row.status = "ok" if desired.account.active else "disabled"
+            row.last_error = None
+            row.applied_at = now()
+            self.stats.written += 1
+
+    def _group_rows(self, keys: list[str]) -> dict[str, ProvisionedGroup]:
+        found: dict[str, ProvisionedGroup] = {}
+        for start in range(0, len(keys), IN_CHUNK):
+            for row in self.session.scalars(
+                select(ProvisionedGroup).where(
+                    ProvisionedGroup.service_code == self.service,
+                    ProvisionedGroup.group_key.in_(keys[start : start + IN_CHUNK]),
+                )
+            ):
+                found[row.group_key] = row
+        return found
+
+    def _row(self, desired: Desired) -> ProvisionedAccount:
+        row = self.rows.get((desired.person_id, self.service))
         if row is None:
             row = ProvisionedAccount(
-                person_id=desired.person_id, service_code=desired.service, target_key=desired.key
+                person_id=desired.person_id, service_code=self.service, target_key=desired.key
             )
             self.session.add(row)
+            self.rows[(desired.person_id, self.service)] = row
+        return row
+
+    def _unavailable(self, desired: Desired, why: str) -> None:
+        self.problems.setdefault(desired.person_id, Problems()).unavailable.append(
+            f"{self.service}: {why}"
+        )
+        self._note(desired, "pending", why)
+
+    def _rejected(self, desired: Desired, why: str) -> None:
+        self.problems.setdefault(desired.person_id, Problems()).rejected.append(
+            f"{self.service}: {why}"
+        )
+        self._note(desired, "error", why)
+
+    def _note(self, desired: Desired, status: str, error: str) -> None:
+        row = self._row(desired)
         row.status = status
         row.last_error = error[:ERROR_LENGTH]
+
+
+def _applied(row: ProvisionedGroup | None) -> str | None:
+    return row.applied_hash if row is not None else None
