@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from idp.clock import today
 from idp.models import OptOut, Person, Personenkontext, PersonStatus
+from idp.policy import current_policies
+from idp.retention import run_retention
 from tests import oidc_rp as rp
 from tests.web import PASSWORD, browser, data
 
@@ -530,3 +532,95 @@ def test_entitlement_ending_between_code_and_token_stops_the_exchange(site):
     answer = client.redeem(rp.code_from(response, request), request.verifier)
 
     assert answer.status_code == 400 and "access_token" not in answer.json
+
+
+def _delete_by_retention(site, person_id) -> None:
+    """The learner left long ago: the nightly retention run deletes them."""
+    with data(site) as s:
+        person = s.get(Person, person_id)
+        person.ausgeschieden_am = today() - dt.timedelta(days=400)
+        person.loeschdatum = today() - dt.timedelta(days=1)
+        run_retention(s, current_policies(), "test")
+        s.commit()
+        assert s.get(Person, person_id) is None
+
+
+@pytest.mark.parametrize("change", ["gesperrt", "ausgeschieden", "geloescht"])
+def test_introspection_rechecks_the_person(site, change):
+    school = rp.school(site, teacher=False)
+    client = rp.register(site, "stundenplan")
+    tokens = rp.exchange(*_signed_in(site, client))
+    assert client.introspect(tokens.access)["active"] is True
+    assert client.introspect(tokens.refresh)["active"] is True
+
+    if change == "geloescht":
+        _delete_by_retention(site, school.learner_id)
+    else:
+        with data(site) as s:
+            s.get(Person, school.learner_id).status = PersonStatus(change)
+            s.commit()
+
+    assert client.introspect(tokens.access) == {"active": False}
+    assert client.introspect(tokens.refresh) == {"active": False}
+
+
+def test_introspection_rechecks_the_entitlement(site):
+    school = rp.school(site, teacher=False)
+    client = rp.register(site, "stundenplan")
+    tokens = rp.exchange(*_signed_in(site, client))
+
+    with data(site) as s:
+        s.add(OptOut(person_id=school.learner_id, service_code="stundenplan", created_by="test"))
+        s.commit()
+
+    assert client.introspect(tokens.access) == {"active": False}
+    assert client.introspect(tokens.refresh) == {"active": False}
+
+
+def test_introspection_of_a_client_credentials_token_needs_no_person(site):
+    client = rp.register(site, "stundenplan")
+    issued = client.token(grant_type="client_credentials").json
+
+    seen = client.introspect(issued["access_token"])
+
+    assert seen["active"] is True and seen["client_id"] == client.client_id
+
+
+def test_v10_6_1_response_modes_are_those_discovery_announces(site):
+    rp.school(site, teacher=False)
+    client = rp.register(site, "stundenplan")
+    b = browser(site)
+    b.login("lea.lern")
+    announced = site.test_client().get("/.well-known/openid-configuration").json
+    refused = ["form_post", "fragment", "query.jwt", "web_message", "QUERY"]
+
+    accepted = {
+        mode: b.get(rp.authorization(client, response_mode=mode).path)
+        for mode in announced["response_modes_supported"]
+    }
+    answers = {
+        mode: (request, b.get(request.path))
+        for mode in refused
+        for request in [rp.authorization(client, response_mode=mode)]
+    }
+
+    assert announced["response_modes_supported"] == ["query"]
+    for mode, answer in accepted.items():
+        assert "code" in rp.redirect_params(answer), mode
+    for mode, (request, answer) in answers.items():
+        params = rp.redirect_params(answer)  # in the query, never a fragment or a form
+        assert params["error"] == "invalid_request", mode
+        assert params["state"] == request.state and "code" not in params, mode
+        assert "#" not in answer.location, mode
+
+
+def test_v10_4_1_unsupported_response_mode_with_a_foreign_redirect_uri_gets_no_redirect(site):
+    client = rp.register(site, "stundenplan")
+    request = rp.authorization(
+        client, response_mode="form_post", redirect_uri="https://evil.example/callback"
+    )
+
+    answer = browser(site).get(request.path)
+
+    assert answer.status_code == 400 and "Location" not in answer.headers
+    assert INVALID_REQUEST_PAGE in answer.text

@@ -1,4 +1,5 @@
-"""Self-service ("Mein Konto"): sessions, password, second factor, recovery codes."""
+"""Self-service ("Mein Konto"): sessions, password, second factor, recovery codes, and the
+services holding lasting access."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from idp import audit
 from idp.auth import accounts, passwords, stepup, totp
 from idp.auth.forms import ActionForm, ChangePasswordForm, EnrolForm
 from idp.auth.sessions import SessionRow, current_login, end_one, end_other, establish, sessions_of
 from idp.auth.settings import auth_settings
 from idp.auth.views import confirm_enrolment, enrolment_page
 from idp.extensions import db
-from idp.models import Person
+from idp.models import OAuthClient, Person
+from idp.oidc.service_access import revoke_access, services_with_access
 from idp.policy import current_policies
 
 blueprint = Blueprint("account", __name__, url_prefix="/konto")
@@ -53,6 +56,7 @@ def overview(person: Person, login: SessionRow) -> str:
         has_factor=totp.credential(db.session, person.id) is not None,
         factor_required=accounts.needs_second_factor(db.session, current_policies(), person),
         recovery_left=totp.unused_recovery_codes(db.session, person.id),
+        services=services_with_access(db.session, person.id),
         form=ActionForm(),
     )
 
@@ -83,6 +87,32 @@ def end_all(person: Person, login: SessionRow) -> Response:
         count = end_other(db.session, person.id, keep=login.id)
         db.session.commit()
         flash(_("%(count)s andere Sitzungen wurden beendet.", count=count))
+    return redirect(url_for("account.overview"))
+
+
+@blueprint.post("/dienste/zugriff-entziehen")
+@login_required
+def revoke_service(person: Person, login: SessionRow) -> Response:
+    """End a service's lasting access (its refresh tokens), ASVS V10.4.9. No fresh login
+    needed: this can only take access away."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        client_id = form.target.data or ""
+        count = revoke_access(db.session, person.id, client_id)
+        if count:
+            client = db.session.get(OAuthClient, client_id)
+            assert client is not None  # its refresh tokens were there a moment ago
+            audit.record(
+                db.session,
+                audit.Event(
+                    f"konto:{person.username}",
+                    "dienstzugriff.entzogen",
+                    person.username,
+                    details={"client_id": client_id, "name": client.name, "familien": count},
+                ),
+            )
+            db.session.commit()
+            flash(_("Der Zugriff von %(name)s wurde entzogen.", name=client.name))
     return redirect(url_for("account.overview"))
 
 

@@ -45,6 +45,8 @@ CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post"]
 ALL_AUTH = [*CONFIDENTIAL_AUTH, "none"]
 ACR_PASSWORD = "urn:schul-idp:acr:passwort"  # noqa: S105 (an acr value)
 ACR_SECOND_FACTOR = "urn:schul-idp:acr:zweiter-faktor"
+# How a code travels back to the client; discovery announces exactly these.
+RESPONSE_MODES = ("query",)
 # Statements of the hot paths, built once. Every authorization request with a nonce asks
 # whether it was used before (replay).
 _CODES = AuthorizationCode.__table__
@@ -222,6 +224,19 @@ class S256Only(CodeChallenge):
         return authorization_code.code_challenge_method
 
 
+class ResponseModes:
+    """Refuses a response_mode we do not answer in (OIDC Core 3.1.2.2): a client asking for
+    form_post or fragment would otherwise get its code in the query, where it did not look."""
+
+    def __call__(self, grant) -> None:
+        grant.register_hook("after_validate_authorization_request_payload", self.validate)
+
+    def validate(self, grant, redirect_uri) -> None:
+        mode = grant.request.payload.data.get("response_mode")
+        if mode and mode not in RESPONSE_MODES:
+            raise InvalidRequestError(f"'response_mode' {mode!r} is not supported")
+
+
 class OpenIDConnect(OpenIDCode):
     """ID tokens: pairwise sub, the claims policy releases, how and when the person logged in."""
 
@@ -387,6 +402,13 @@ class PresentedToken:
     def is_revoked(self) -> bool:
         return self.refresh.is_revoked() if self.refresh is not None else False
 
+    @property
+    def person_id(self) -> uuid.UUID | None:
+        """Whose token it is; None for a client-credentials token."""
+        if self.refresh is not None:
+            return self.refresh.person_id
+        return self.access.person_id if self.access is not None else None
+
 
 def find_token(value: str, hint: str | None) -> PresentedToken | None:
     settings = oidc_settings()
@@ -426,6 +448,8 @@ class Introspection(IntrospectionEndpoint):
         return token.check_client(client)
 
     def introspect_token(self, token):
+        if not self.person_may_still_use(token):
+            return {"active": False}
         if token.access is not None:
             claims = token.access.claims
             return {
@@ -448,6 +472,15 @@ class Introspection(IntrospectionEndpoint):
             "iat": int(refresh.issued_at.timestamp()),
         }
 
+    def person_may_still_use(self, token: PresentedToken) -> bool:
+        """A person locked, gone or no longer entitled since the token was issued makes it
+        inactive: the same check the refresh grant and userinfo make."""
+        if token.person_id is None:
+            return True
+        client = clients.lookup(db.session, token.client_id)
+        person = db.session.get(Person, token.person_id)
+        return client is not None and person_may_use(person, client)
+
 
 class Server(AuthorizationServer):
     def query_client(self, client_id):
@@ -463,7 +496,8 @@ authorization = Server()
 def init_app(app) -> None:
     authorization.init_app(app)
     authorization.register_grant(
-        AuthorizationCodeGrant, [S256Only(required=True), OpenIDConnect(require_nonce=False)]
+        AuthorizationCodeGrant,
+        [S256Only(required=True), OpenIDConnect(require_nonce=False), ResponseModes()],
     )
     authorization.register_grant(RefreshTokenGrant)
     authorization.register_grant(ClientCredentialsGrant)

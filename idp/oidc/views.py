@@ -23,6 +23,7 @@ from idp.oidc.claims import CLAIMS, SCOPES, pairwise_sub, user_claims
 from idp.oidc.server import (
     ACR_PASSWORD,
     ACR_SECOND_FACTOR,
+    RESPONSE_MODES,
     authorization,
     person_facts,
     person_may_use,
@@ -58,7 +59,7 @@ def discovery() -> Response:
             "introspection_endpoint": f"{issuer}/oidc/introspect",
             "scopes_supported": list(SCOPES),
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": list(RESPONSE_MODES),
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["ES256", "RS256"],
