@@ -134,7 +134,7 @@ SCHEMA: dict[str, Schema] = {
         "retry_seconds": (int, 5),
         "max_retry_seconds": (int, 3600),
         "max_attempts": (int, 10),
-        "batch_size": (int, 200),
+        "batch_size": (int, 1000),
         # A claimed event whose worker died (kill -9, power cut) is due again after this long.
         "lease_seconds": (int, 300),
         # How often `idp worker` looks for new events when the outbox is empty.

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, is_dataclass
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
 
 
 def fingerprint(record) -> str:
-    data = asdict(record) if is_dataclass(record) else record
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    text = json.dumps(
+        _plain(record), sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")
+    )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(value):
+    """Dataclasses as dicts, tuples as lists: what `dataclasses.asdict` gives, without its
+    deep copies (the worker hashes every account it looks at)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, union
+from sqlalchemy import delete, insert, select, union
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, write_batch
@@ -102,32 +102,43 @@ def _repair(
 ) -> None:
     service = connector.service
     writes = [wanted[key] for key in [*report.missing, *report.changed]]
+    written_groups = [groups[key] for key in [*report.groups_missing, *report.groups_changed]]
     rejected = write_batch(
         connector,
-        [groups[key] for key in [*report.groups_missing, *report.groups_changed]],
+        written_groups,
         [d.account for d in writes if d.account is not None],
         set(report.missing),
         set(report.groups_missing),
     )
     report.problems.extend(f"{key}: {why}" for key, why in rejected.items())
-    for key in [*report.groups_missing, *report.groups_changed]:
-        _group_row(session, service, groups[key])
+    _record_groups(session, service, written_groups)
     rows = {
         row.person_id: row
         for row in session.scalars(
             select(ProvisionedAccount).where(ProvisionedAccount.service_code == service)
         )
     }
+    added = []
     for d in writes:
         if d.key in rejected or d.account is None:
             continue
+        state = {
+            "desired_hash": d.account.fingerprint(),
+            "status": "ok" if d.account.active else "disabled",
+            "last_error": None,
+            "applied_at": now(),
+        }
+        state["applied_hash"] = state["desired_hash"]
         row = rows.get(d.person_id)
-        if row is None:
-            row = ProvisionedAccount(person_id=d.person_id, service_code=service, target_key=d.key)
-            session.add(row)
-        row.desired_hash = row.applied_hash = d.account.fingerprint()
-        row.status = "ok" if d.account.active else "disabled"
-        row.last_error, row.applied_at = None, now()
+        if row is None:  # most of them, when a new target is filled: one INSERT for all
+            added.append(
+                {"person_id": d.person_id, "service_code": service, "target_key": d.key, **state}
+            )
+        else:
+            for name, value in state.items():
+                setattr(row, name, value)
+    if added:
+        session.execute(insert(ProvisionedAccount), added)
     for key in report.extra:
         connector.delete_account(key)
         session.execute(
@@ -177,13 +188,20 @@ def _group_view(group: Group) -> tuple:
     return (group.key, group.name, group.kind, group.parent)
 
 
-def _group_row(session: Session, service: str, group: Group) -> None:
-    row = session.get(ProvisionedGroup, (service, group.key))
-    if row is None:
-        session.add(
-            ProvisionedGroup(
-                service_code=service, group_key=group.key, applied_hash=fingerprint(group)
-            )
+def _record_groups(session: Session, service: str, written: list[Group]) -> None:
+    rows = {
+        row.group_key: row
+        for row in session.scalars(
+            select(ProvisionedGroup).where(ProvisionedGroup.service_code == service)
         )
-    else:
-        row.applied_hash = fingerprint(group)
+    }
+    for group in written:
+        row = rows.get(group.key)
+        if row is None:
+            session.add(
+                ProvisionedGroup(
+                    service_code=service, group_key=group.key, applied_hash=fingerprint(group)
+                )
+            )
+        else:
+            row.applied_hash = fingerprint(group)

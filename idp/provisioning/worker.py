@@ -20,6 +20,7 @@ after `max_attempts` tries.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class Worker:
         self.connectors = connectors
         self.planner = Planner(session, policies, settings.secret_key)
         self._down: dict[str, str] = {}  # services whose target failed in this run: why
+        self._leases_checked: dt.datetime | None = None
 
     def run_once(self, limit: int | None = None) -> Stats:
         """Claim up to one batch of due events and work them off."""
@@ -87,13 +89,18 @@ class Worker:
 
     def claim(self, limit: int) -> list[int]:
         at = now()
-        self.session.execute(
-            update(OutboxEvent)
-            .where(
-                OutboxEvent.status == "working", OutboxEvent.claimed_at < at - self.settings.lease
+        # A dead worker's events are due again after the lease; looking for them at start and
+        # then every half lease is often enough.
+        if self._leases_checked is None or at - self._leases_checked >= self.settings.lease / 2:
+            self.session.execute(
+                update(OutboxEvent)
+                .where(
+                    OutboxEvent.status == "working",
+                    OutboxEvent.claimed_at < at - self.settings.lease,
+                )
+                .values(status="pending")
             )
-            .values(status="pending")
-        )
+            self._leases_checked = at
         due = (
             select(OutboxEvent.id)
             .where(OutboxEvent.status == "pending", OutboxEvent.not_before <= at)
@@ -122,16 +129,18 @@ class Worker:
         problems: dict[int, Problems] = {}
         services_of: dict[uuid.UUID, set[str]] = {}
         events_of: dict[uuid.UUID, list[int]] = {}
+        organisations: dict[uuid.UUID, list[int]] = {}
         for event in events:
             services = [code for code in self.connectors if event.service in (None, code)]
             if event.object_type == outbox.ORGANISATION:
-                found = self._organisation(event.object_id, services)
-                if found:
-                    problems[event.id] = found
+                organisations.setdefault(event.object_id, []).append(event.id)
                 continue
             for person_id in self._persons(event.object_type, event.object_id):
                 services_of.setdefault(person_id, set()).update(services)
                 events_of.setdefault(person_id, []).append(event.id)
+        for organisation_id, found in self._organisations(list(organisations)).items():
+            for event_id in organisations[organisation_id]:
+                problems[event_id] = found
         for person_id, found in self._provision(services_of, stats).items():
             for event_id in events_of[person_id]:
                 problems.setdefault(event_id, Problems()).merge(found)
@@ -212,39 +221,60 @@ class Worker:
                 stats.retried += 1
             stats.errors.extend(found.unavailable)
 
-    def _organisation(self, organisation_id: uuid.UUID, services: list[str]) -> Problems | None:
-        """A school or class renamed (or gone): its groups at the targets follow."""
-        organisation = self.session.get(Organisation, organisation_id)
-        if organisation is None:
-            return None
-        problems = Problems()
-        for service in services:
-            connector = self.connectors[service]
-            if not connector.has_groups:
-                continue
-            row = self.session.get(ProvisionedGroup, (service, organisation.kennung))
-            if row is None:
-                continue
-            parent = None
-            if organisation.typ == OrganisationTyp.KLASSE and organisation.parent_id:
-                parent_org = self.session.get(Organisation, organisation.parent_id)
-                parent = parent_org.kennung if parent_org else None
-            kind = "klasse" if organisation.typ == OrganisationTyp.KLASSE else "schule"
-            group = Group(organisation.kennung, organisation.name, kind, parent)
-            if fingerprint(group) == row.applied_hash:
-                continue
-            if service in self._down:
-                problems.unavailable.append(f"{service}: {self._down[service]}")
-                continue
-            try:
-                connector.upsert_group(group)
-                row.applied_hash = fingerprint(group)
-            except TargetUnavailable as exc:
-                self._down[service] = str(exc)
-                problems.unavailable.append(f"{service}: {exc}")
-            except RecordRejected as exc:
-                problems.rejected.append(f"{service}: {exc}")
-        return problems if problems else None
+    def _organisations(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Problems]:
+        """Schools or classes renamed (or gone): their groups at the targets follow. Only
+        groups we wrote before are touched; returns the organisations whose groups could not
+        all be written, with why."""
+        problems: dict[uuid.UUID, Problems] = {}
+        services = [code for code, c in self.connectors.items() if c.has_groups]
+        if not ids or not services:
+            return problems
+        parent = Organisation.__table__.alias("parent")
+        places = self.session.execute(
+            select(
+                Organisation.id,
+                Organisation.kennung,
+                Organisation.name,
+                Organisation.typ,
+                parent.c.kennung,
+            )
+            .outerjoin(parent, parent.c.id == Organisation.parent_id)
+            .where(Organisation.id.in_(ids))
+        ).all()
+        rows = {
+            (row.service_code, row.group_key): row
+            for row in self.session.scalars(
+                select(ProvisionedGroup).where(
+                    ProvisionedGroup.service_code.in_(services),
+                    ProvisionedGroup.group_key.in_([place.kennung for place in places]),
+                )
+            )
+        }
+        for organisation_id, kennung, name, typ, parent_kennung in places:
+            is_klasse = typ == OrganisationTyp.KLASSE
+            group = Group(
+                kennung,
+                name,
+                "klasse" if is_klasse else "schule",
+                parent_kennung if is_klasse else None,
+            )
+            for service in services:
+                row = rows.get((service, kennung))
+                if row is None or row.applied_hash == fingerprint(group):
+                    continue
+                found = problems.setdefault(organisation_id, Problems())
+                if service in self._down:
+                    found.unavailable.append(f"{service}: {self._down[service]}")
+                    continue
+                try:
+                    self.connectors[service].upsert_group(group)
+                    row.applied_hash = fingerprint(group)
+                except TargetUnavailable as exc:
+                    self._down[service] = str(exc)
+                    found.unavailable.append(f"{service}: {exc}")
+                except RecordRejected as exc:
+                    found.rejected.append(f"{service}: {exc}")
+        return {key: found for key, found in problems.items() if found}
 
 
 @dataclass
