@@ -10,17 +10,20 @@ from idp.config import Config, ensure_secret_key_file, load_config
 from idp.extensions import db
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the app from `config` (default: $IDP_CONFIG, overridden by IDP_* variables)."""
+def create_app(config: Config | None = None, web: bool = True) -> Flask:
+    """Build the app from `config` (default: $IDP_CONFIG, overridden by IDP_* variables).
+    Without `web`, only the database and the policies: what a headless command such as the
+    provisioning worker needs, without loading the pages, OIDC and SAML."""
     config = config or load_config()
     app = Flask(__name__)
     setup_config(app, config)
     setup_logging(app)
     setup_database(app)
     setup_policies(app)
-    setup_proxy(app)
-    setup_web(app)
-    setup_blueprints(app)
+    if web:
+        setup_proxy(app)
+        setup_web(app)
+        setup_blueprints(app)
     return app
 
 

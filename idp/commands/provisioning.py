@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, update
 
-from idp.commands.context import UsageProblem, print_json, with_app
+from idp.commands.context import UsageProblem, print_json, with_headless_app
 from idp.extensions import db
 
 
@@ -36,7 +36,7 @@ def _connectors():
 @click.command()
 @click.option("--once", is_flag=True, help="Nur abarbeiten, was jetzt fällig ist, dann enden.")
 @click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON (mit --once).")
-@with_app
+@with_headless_app
 def worker(once: bool, as_json: bool) -> None:
     """Work off the outbox: bring every account at every target to its desired state."""
     from idp.policy import current_policies
@@ -94,7 +94,7 @@ def _sync_service_command(service: str) -> click.Command:
     @click.option("--full", is_flag=True, required=True, help="Alle Konten vergleichen.")
     @click.option("--report", is_flag=True, help="Nur berichten, nichts ändern.")
     @click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
-    @with_app
+    @with_headless_app
     def run(full: bool, report: bool, as_json: bool) -> None:
         """Compare SERVICE's target with what it should hold; repair drift unless --report."""
         from connectors.base import TargetUnavailable
@@ -138,7 +138,7 @@ def _sync_service_command(service: str) -> click.Command:
 
 @sync.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
-@with_app
+@with_headless_app
 def status_command(as_json: bool) -> None:
     """Per service: accounts by state; the outbox: events by state."""
     from idp.models import OutboxEvent, ProvisionedAccount
@@ -175,7 +175,7 @@ def outbox_group() -> None:
 
 @outbox_group.command("dead")
 @click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
-@with_app
+@with_headless_app
 def dead_command(as_json: bool) -> None:
     """List parked events with their last error."""
     from idp.models import OutboxEvent
@@ -205,7 +205,7 @@ def dead_command(as_json: bool) -> None:
 @outbox_group.command("replay")
 @click.option("--id", "ids", type=int, multiple=True, help="Nur diese Ereignisse.")
 @click.option("--all", "everything", is_flag=True, help="Alle geparkten Ereignisse.")
-@with_app
+@with_headless_app
 def replay_command(ids: tuple[int, ...], everything: bool) -> None:
     """Give parked events to the worker again (their attempts start from zero)."""
     from idp.clock import now
