@@ -14,7 +14,7 @@ parked; the queue goes on).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -107,20 +107,24 @@ class Connector(Protocol):
 
 def write_batch(
     connector: Connector,
-    groups: list[Group],
-    accounts: list[Account],
-    absent_accounts: set[str],
-    absent_groups: set[str],
+    groups: Sequence[Group],
+    accounts: Iterable[Account],
+    absent_accounts: Container[str],
+    absent_groups: Container[str],
 ) -> dict[str, str]:
-    """Write `groups`, then `accounts`; returns the keys of refused accounts with the reason.
+    """Write `accounts` and `groups`; returns the keys of refused accounts with the reason.
 
-    A connector may do it in fewer round trips with a `write_batch` method of its own
-    (same arguments); `absent_*` are the keys we never wrote there, a hint it may use to
-    create without looking first. Otherwise one at a time. An account whose group was
-    refused is refused with it. TargetUnavailable stops the batch."""
+    `accounts` may be an iterator that is still being worked out; `groups` is read only once
+    every account has been taken (so a caller may fill it in as the accounts come).
+    `absent_*` hold the keys we never wrote there: a hint a connector may use to create
+    without looking first. A connector may do all this in fewer round trips with a
+    `write_batch` method of its own (same arguments); otherwise groups first, then accounts,
+    one at a time. An account whose group was refused is refused with it.
+    TargetUnavailable stops the batch."""
     own = getattr(connector, "write_batch", None)
     if own is not None:
         return own(groups, accounts, absent_accounts, absent_groups)
+    accounts = list(accounts)
     refused_groups: dict[str, str] = {}
     for group in groups:
         try:

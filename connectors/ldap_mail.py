@@ -23,8 +23,9 @@ about 850 entries/s where libldap (ldapadd, python-ldap) adds about 2,800/s.
 
 from __future__ import annotations
 
+import collections
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Sequence
 
 import ldap
 from ldap.controls import SimplePagedResultsControl
@@ -36,7 +37,9 @@ from connectors.settings import ConnectorConfigError, env_name, secret
 
 ACTIVE, DISABLED = "aktiv", "deaktiviert"
 PAGE = 500
-WINDOW = 64  # adds in flight at once in write_batch
+# Adds in flight at once in write_batch: enough for slapd to stay busy while the next
+# thousand persons are read from the database.
+WINDOW = 512
 # policy attribute -> LDAP attribute (single-valued ones first)
 SINGLE = {"username": "uid", "vorname": "givenName", "familienname": "sn", "mail": "mail"}
 MULTI = {"organisation_kennung": "ou"}
@@ -162,19 +165,21 @@ class LdapMailConnector:
     # -- many at once -------------------------------------------------------------------
     def write_batch(
         self,
-        groups: list[Group],
-        accounts: list[Account],
-        absent_accounts: set[str],
-        absent_groups: set[str],
+        groups: Sequence[Group],
+        accounts: Iterable[Account],
+        absent_accounts: Container[str],
+        absent_groups: Container[str],
     ) -> dict[str, str]:
-        """Write `groups` and `accounts` (with their memberships) in few round trips.
+        """Write `accounts` (with their memberships) and `groups` in few round trips
+        (connectors.base.write_batch says what the arguments mean).
 
-        Accounts in `absent_accounts` (keys we never wrote) are added straight away, many in
-        flight at once; groups in `absent_groups` are then added with all their new members in
-        one entry. Where a hint is wrong (the entry exists after all), the usual
-        search-and-modify path runs. Returns the refused accounts' keys with the reason."""
+        Accounts we never wrote are added straight away, many in flight at once, while the
+        caller works out the next ones; groups we never wrote are then added with all their
+        new members in one entry. Where a hint is wrong (the entry exists after all), the
+        usual search-and-modify path runs. Returns the refused accounts' keys with the
+        reason."""
         rejected: dict[str, str] = {}
-        added = self._add_many([a for a in accounts if a.key in absent_accounts], rejected)
+        accounts, added = self._add_many(accounts, absent_accounts, rejected)
         joining: dict[str, list[str]] = {}
         for account in accounts:
             if account.key in added and account.active:
@@ -211,12 +216,16 @@ class LdapMailConnector:
                     rejected[account.key] = str(exc)
         return rejected
 
-    def _add_many(self, accounts: list[Account], rejected: dict[str, str]) -> dict[str, str]:
-        """Add entries without waiting for each answer; returns key -> DN of those added.
-        An entry that exists already is left to the caller's search-and-modify path."""
+    def _add_many(
+        self, accounts: Iterable[Account], absent: Container[str], rejected: dict[str, str]
+    ) -> tuple[list[Account], dict[str, str]]:
+        """Take every account; add the absent ones without waiting for each answer. Returns
+        all accounts taken, and key -> DN of those added. An entry that exists already is
+        left to the caller's search-and-modify path."""
         connection = self._bound()
+        taken: list[Account] = []
         added: dict[str, str] = {}
-        in_flight: list[tuple[int, Account, str]] = []
+        in_flight: collections.deque[tuple[int, Account, str]] = collections.deque()
 
         def settle(message_id: int, account: Account, dn: str) -> None:
             try:
@@ -232,6 +241,9 @@ class LdapMailConnector:
 
         try:
             for account in accounts:
+                taken.append(account)
+                if account.key not in absent:
+                    continue
                 try:
                     dn = self._dn(account)
                 except RecordRejected as exc:
@@ -240,13 +252,13 @@ class LdapMailConnector:
                 modlist = _modlist(self._attributes(account), "inetOrgPerson")
                 in_flight.append((connection.add_ext(dn, modlist), account, dn))
                 if len(in_flight) >= WINDOW:
-                    settle(*in_flight.pop(0))
+                    settle(*in_flight.popleft())
             while in_flight:
-                settle(*in_flight.pop(0))
+                settle(*in_flight.popleft())
         except _UNREACHABLE as exc:
             self._lost()
             raise TargetUnavailable(f"LDAP {self.url}: {_describe(exc)}") from exc
-        return added
+        return taken, added
 
     # -- groups -------------------------------------------------------------------------
     def upsert_group(self, group: Group) -> None:

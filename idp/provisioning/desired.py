@@ -10,7 +10,7 @@ the person's pairwise id for the service, the `sub` its users log in with.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -70,6 +70,13 @@ class Planner:
         services: Mapping[uuid.UUID, Collection[str]],
         had: Mapping[uuid.UUID, Collection[str]],
     ) -> list[Desired]:
+        return list(self.each_person(services, had))
+
+    def each_person(
+        self,
+        services: Mapping[uuid.UUID, Collection[str]],
+        had: Mapping[uuid.UUID, Collection[str]],
+    ) -> Iterator[Desired]:
         """The desired state of each person at each of their services (`services`: person id
         -> service codes; `had`: person id -> services that hold an account of theirs).
 
@@ -79,7 +86,6 @@ class Planner:
         codes = {code for wanted in services.values() for code in wanted}
         roles = sorted(possible_roles(self.policies, codes))
         everyone = list(services)
-        found: list[Desired] = []
         for start in range(0, len(everyone), CHUNK):
             chunk = everyone[start : start + CHUNK]
             hopeful = set(
@@ -94,14 +100,11 @@ class Planner:
                 continue
             persons = self.session.execute(select(*_PERSON_COLUMNS).where(Person.id.in_(ids)))
             facts = load_facts_of_many(self.session, self.policies, persons.all())
-            found.extend(
-                self._one(
-                    person_id, facts.get(person_id), service, service in had.get(person_id, ())
-                )
-                for person_id in ids
-                for service in sorted(services[person_id])
-            )
-        return found
+            for person_id in ids:
+                for service in sorted(services[person_id]):
+                    yield self._one(
+                        person_id, facts.get(person_id), service, service in had.get(person_id, ())
+                    )
 
     def _one(
         self, person_id: uuid.UUID, facts: PersonFacts | None, service: str, has_account: bool

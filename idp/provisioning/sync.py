@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select, union
 from sqlalchemy.orm import Session
 
-from connectors.base import Connector, Group, write_batch
+from connectors.base import Account, Connector, Group, write_batch
 from idp.clock import now, today
 from idp.models import Personenkontext, ProvisionedAccount, ProvisionedGroup
 from idp.policy.entitlement import possible_roles
@@ -65,53 +66,94 @@ class SyncReport:
 def reconcile(
     session: Session, policies: Policies, secret_key: str, connector: Connector, repair: bool
 ) -> SyncReport:
-    """Compare the target with the desired state; with `repair`, make them equal."""
+    """Compare the target with the desired state; with `repair`, make them equal.
+
+    What the target holds is read first; the desired accounts are then worked out a thousand
+    persons at a time, and with `repair` each differing account goes to the connector as soon
+    as it is known, so the target stores one part while the next is worked out. Groups follow
+    once every account is known (a new group comes with all its members)."""
     service = connector.service
     report = SyncReport(service, connector.name)
-    same = getattr(connector, "comparable", lambda account: account)
-    wanted = {d.key: d for d in _desired(session, policies, secret_key, service)}
-    wanted_groups: dict[str, Group] = {}
-    for d in wanted.values():
-        for group in d.groups:
-            wanted_groups[group.key] = group
     held = {a.key: a for a in connector.read_accounts()}
     held_groups = {g.key: g for g in connector.read_groups()} if connector.has_groups else {}
-    report.desired, report.held = len(wanted), len(held)
-    for key, d in wanted.items():
-        assert d.account is not None
-        if key not in held:
-            report.missing.append(key)
-        elif fingerprint(same(d.account)) != fingerprint(same(held[key])):
-            report.changed.append(key)
-    report.extra = sorted(set(held) - set(wanted))
-    if connector.has_groups:
-        for key, group in wanted_groups.items():
-            if key not in held_groups:
-                report.groups_missing.append(key)
-            elif _group_view(group) != _group_view(held_groups[key]):
-                report.groups_changed.append(key)
-        report.groups_extra = sorted(set(held_groups) - set(wanted_groups))
+    comparison = _Comparison(connector, report, held, held_groups)
+    differing = comparison.differing(_desired(session, policies, secret_key, service))
+    if repair:
+        rejected = write_batch(
+            connector, comparison.groups_to_write, differing, _Absent(held), _Absent(held_groups)
+        )
+    else:
+        rejected = {}
+        for _ in differing:
+            pass
+    report.desired, report.held = len(comparison.wanted), len(held)
     if repair and report.drift:
-        _repair(session, connector, report, wanted, wanted_groups)
+        _repair(session, connector, report, comparison, rejected)
         report.repaired = True
     return report
 
 
+class _Absent:
+    """The keys a target does not hold (it holds `held`)."""
+
+    def __init__(self, held: Mapping[str, object]):
+        self.held = held
+
+    def __contains__(self, key: object) -> bool:
+        return key not in self.held
+
+
+class _Comparison:
+    """Desired against held, filled in as the desired accounts come."""
+
+    def __init__(self, connector: Connector, report: SyncReport, held, held_groups):
+        self.connector, self.report = connector, report
+        self.held: dict[str, Account] = held
+        self.held_groups: dict[str, Group] = held_groups
+        self.same = getattr(connector, "comparable", lambda account: account)
+        self.wanted: dict[str, Desired] = {}
+        self.wanted_groups: dict[str, Group] = {}
+        # The groups to write: known, and filled in, once every account has been seen.
+        self.groups_to_write: list[Group] = []
+
+    def differing(self, desired: Iterable[Desired]) -> Iterator[Account]:
+        """The accounts the target lacks or holds otherwise, as they come."""
+        report = self.report
+        for d in desired:
+            assert d.account is not None
+            self.wanted[d.key] = d
+            for group in d.groups:
+                self.wanted_groups.setdefault(group.key, group)
+            if d.key not in self.held:
+                report.missing.append(d.key)
+                yield d.account
+            elif fingerprint(self.same(d.account)) != fingerprint(self.same(self.held[d.key])):
+                report.changed.append(d.key)
+                yield d.account
+        report.extra = sorted(set(self.held) - set(self.wanted))
+        if self.connector.has_groups:
+            for key, group in self.wanted_groups.items():
+                if key not in self.held_groups:
+                    report.groups_missing.append(key)
+                elif _group_view(group) != _group_view(self.held_groups[key]):
+                    report.groups_changed.append(key)
+            report.groups_extra = sorted(set(self.held_groups) - set(self.wanted_groups))
+            self.groups_to_write.extend(
+                self.wanted_groups[key] for key in [*report.groups_missing, *report.groups_changed]
+            )
+
+
 def _repair(
-    session, connector, report, wanted: dict[str, Desired], groups: dict[str, Group]
+    session: Session,
+    connector: Connector,
+    report: SyncReport,
+    comparison: _Comparison,
+    rejected: dict[str, str],
 ) -> None:
+    """Record what was written, remove what is extra."""
     service = connector.service
-    writes = [wanted[key] for key in [*report.missing, *report.changed]]
-    written_groups = [groups[key] for key in [*report.groups_missing, *report.groups_changed]]
-    rejected = write_batch(
-        connector,
-        written_groups,
-        [d.account for d in writes if d.account is not None],
-        set(report.missing),
-        set(report.groups_missing),
-    )
     report.problems.extend(f"{key}: {why}" for key, why in rejected.items())
-    _record_groups(session, service, written_groups)
+    _record_groups(session, service, comparison.groups_to_write)
     rows = {
         row.person_id: row
         for row in session.scalars(
@@ -119,8 +161,9 @@ def _repair(
         )
     }
     added = []
-    for d in writes:
-        if d.key in rejected or d.account is None:
+    for key in [*report.missing, *report.changed]:
+        d = comparison.wanted[key]
+        if key in rejected or d.account is None:
             continue
         state = {
             "desired_hash": d.account.fingerprint(),
@@ -132,7 +175,7 @@ def _repair(
         row = rows.get(d.person_id)
         if row is None:  # most of them, when a new target is filled: one INSERT for all
             added.append(
-                {"person_id": d.person_id, "service_code": service, "target_key": d.key, **state}
+                {"person_id": d.person_id, "service_code": service, "target_key": key, **state}
             )
         else:
             for name, value in state.items():
@@ -156,7 +199,9 @@ def _repair(
     session.commit()
 
 
-def _desired(session: Session, policies: Policies, secret_key: str, service: str) -> list[Desired]:
+def _desired(
+    session: Session, policies: Policies, secret_key: str, service: str
+) -> Iterator[Desired]:
     """The desired account of everyone who has a context today of a role that could grant the
     service, or an account there."""
     had = set(
@@ -175,13 +220,14 @@ def _desired(session: Session, policies: Policies, secret_key: str, service: str
             ),
             select(ProvisionedAccount.person_id).where(ProvisionedAccount.service_code == service),
         )
-    )
+    ).all()
     planner = Planner(session, policies, secret_key)
-    desired = planner.for_persons(
+    for d in planner.each_person(
         {person_id: (service,) for person_id in candidates},
         {person_id: (service,) for person_id in had},
-    )
-    return [d for d in desired if d.account is not None]
+    ):
+        if d.account is not None:
+            yield d
 
 
 def _group_view(group: Group) -> tuple:
