@@ -107,6 +107,7 @@ def test_land_admin_uploads_reviews_and_applies_an_export(site, w, export, tmp_p
     result = b.get(applied.location).text
     assert "Der Import ist übernommen." in result and "übernommen" in result
     assert count_on(result, "Personen neu") == new_persons
+    assert f"schueler.csv ({len(learners)} Zeilen)" in result
     with data(site) as s:
         names = {(p.vorname, p.familienname) for p in s.scalars(select(Person))}
         assert (learners[0]["Vorname"], learners[0]["Nachname"]) in names
@@ -231,7 +232,8 @@ def test_the_breaker_stops_a_mass_end_until_the_admin_confirms(site, w, export):
     page = b.get(plan_path).text
     assert "Schutz gegen Massenbeendigung" in page and 'name="massenbeendigung"' in page
     before = sip_persons(site)
-    ending = count_on(page, "Kontexte enden")
+    ending = count_on(page, "Rollen enden")
+    assert re.search(r"Schule \w+: \d+ von \d+ Rollen? (endet|enden)</li>", page)
 
     stopped = post(b, f"{plan_path}/uebernehmen", page=plan_path)
 
@@ -239,7 +241,7 @@ def test_the_breaker_stops_a_mass_end_until_the_admin_confirms(site, w, export):
     assert "hat den Import gestoppt" in b.get(plan_path).text
     confirmed = post(b, f"{plan_path}/uebernehmen", {"massenbeendigung": "ja"}, page=plan_path)
     assert confirmed.location.startswith("/verwaltung/importe/laeufe/")
-    assert count_on(b.get(confirmed.location).text, "Kontexte enden") == ending
+    assert count_on(b.get(confirmed.location).text, "Rollen enden") == ending
     assert sip_persons(site) == before  # persons stay (locked); their contexts end
 
 

@@ -80,6 +80,27 @@ def test_edit_redirect_uris_checks_them(site, w):
         ]
 
 
+def test_a_refused_client_names_the_form_field_not_a_command_line_option(site, w):
+    b = signed_in(site, w, w.land_admin)
+
+    refused = post(
+        b,
+        "/verwaltung/dienste/oidc",
+        {
+            "dienst": "stundenplan",
+            "name": "Untis",
+            "redirect_uris": "https://untis.example/cb",
+            "backchannel_logout_uri": "http://untis.example/logout",
+        },
+    )
+
+    shown = b.get(refused.location).text
+    assert "Nicht angelegt: Back-Channel-Logout-Adresse „http://untis.example/logout“" in shown
+    assert "--" not in shown.split("Nicht angelegt:")[1].split("<")[0]
+    with data(site) as s:
+        assert s.scalars(select(OAuthClient)).all() == []
+
+
 def test_register_and_remove_a_saml_sp_from_uploaded_metadata(site, w):
     b = signed_in(site, w, w.land_admin)
     sp = Sp("lms", idp_metadata(site))

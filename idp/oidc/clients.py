@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,8 @@ CLIENT_SECONDS = 5.0
 
 
 class ClientProblem(ValueError):
-    """A registration that cannot be accepted; the message says why, in German."""
+    """A registration that cannot be accepted; the message says why in the user's language,
+    naming the field as both the command line and the console know it."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,21 @@ def secret_matches(client: OAuthClient | ClientSnapshot, secret: str | None) -> 
 
 
 def check_uri(uri: str, what: str) -> str:
-    """An absolute http(s) URI without fragment; plain http only for localhost."""
+    """An absolute http(s) URI without fragment; plain http only for localhost. `what` names
+    the field in the message."""
     parts = urlsplit(uri)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
-        raise ClientProblem(f"{what} {uri!r}: muss eine absolute http(s)-Adresse ohne # sein")
+        raise ClientProblem(
+            _(
+                "%(feld)s „%(uri)s“: muss eine absolute http(s)-Adresse ohne # sein",
+                feld=what,
+                uri=uri,
+            )
+        )
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ClientProblem(f"{what} {uri!r}: ohne https nur für 127.0.0.1/localhost")
+        raise ClientProblem(
+            _("%(feld)s „%(uri)s“: ohne https nur für 127.0.0.1/localhost", feld=what, uri=uri)
+        )
     return uri
 
 
@@ -103,32 +114,44 @@ def register(
     """Register a client of `service`; returns it with its secret (the only time it is seen)."""
     definition = policies.services.get(service)
     if definition is None:
-        raise ClientProblem(f"--service {service}: kein Dienst mit diesem Code")
+        raise ClientProblem(_("Dienst „%(code)s“: kein Dienst mit diesem Code", code=service))
     if definition.protocol != "oidc":
         raise ClientProblem(
-            f"--service {service}: der Dienst nutzt {definition.protocol}, nicht OIDC"
+            _(
+                "Dienst „%(code)s“: der Dienst nutzt %(protokoll)s, nicht OIDC",
+                code=service,
+                protokoll=definition.protocol,
+            )
         )
     if not redirect_uris:
-        raise ClientProblem("mindestens eine --redirect-uri angeben")
+        raise ClientProblem(_("mindestens eine Redirect-URI angeben"))
     if alg not in SIGNING_ALGS:
-        raise ClientProblem(f"--alg {alg}: erlaubt sind {', '.join(SIGNING_ALGS)}")
+        raise ClientProblem(
+            _(
+                "Signaturverfahren des ID-Tokens „%(alg)s“: erlaubt sind %(erlaubt)s",
+                alg=alg,
+                erlaubt=", ".join(SIGNING_ALGS),
+            )
+        )
     secret = None if public else secrets.token_urlsafe(32)
     client = OAuthClient(
         client_id=secrets.token_urlsafe(18),
         name=name,
         service_code=service,
         secret_hash=secret_hash(secret) if secret else None,
-        redirect_uris=[check_uri(u, "--redirect-uri") for u in redirect_uris],
+        redirect_uris=[check_uri(u, _("Redirect-URI")) for u in redirect_uris],
         post_logout_redirect_uris=[
-            check_uri(u, "--post-logout-redirect-uri") for u in post_logout_redirect_uris or []
+            check_uri(u, _("Adresse nach dem Abmelden")) for u in post_logout_redirect_uris or []
         ],
         backchannel_logout_uri=(
-            check_uri(backchannel_logout_uri, "--backchannel-logout-uri")
+            check_uri(backchannel_logout_uri, _("Back-Channel-Logout-Adresse"))
             if backchannel_logout_uri
             else None
         ),
         initiate_login_uri=(
-            check_uri(initiate_login_uri, "--initiate-login-uri") if initiate_login_uri else None
+            check_uri(initiate_login_uri, _("Startadresse für die Kachel"))
+            if initiate_login_uri
+            else None
         ),
         id_token_signed_response_alg=alg,
     )
@@ -141,7 +164,9 @@ def rotate_secret(session: Session, client: OAuthClient) -> str:
     """A new secret for a confidential client; the old one stops working within
     CLIENT_SECONDS (at once in this process)."""
     if client.public:
-        raise ClientProblem(f"{client.client_id}: ein öffentlicher Client hat kein Geheimnis")
+        raise ClientProblem(
+            _("Client %(id)s: ein öffentlicher Client hat kein Geheimnis", id=client.client_id)
+        )
     secret = secrets.token_urlsafe(32)
     client.secret_hash = secret_hash(secret)
     client.secret_changed_at = now()
@@ -200,6 +225,6 @@ def describe(client: OAuthClient) -> dict:
 def set_redirect_uris(session: Session, client: OAuthClient, redirect_uris: list[str]) -> None:
     """Replace a client's redirect URIs (each checked as at registration)."""
     if not redirect_uris:
-        raise ClientProblem("mindestens eine Redirect-URI angeben")
-    client.redirect_uris = [check_uri(u, "Redirect-URI") for u in redirect_uris]
+        raise ClientProblem(_("mindestens eine Redirect-URI angeben"))
+    client.redirect_uris = [check_uri(u, _("Redirect-URI")) for u in redirect_uris]
     _snapshots().pop(client.client_id, None)

@@ -15,7 +15,19 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    exists,
+    false,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from idp.models import Organisation, OrganisationTyp, Person, Personenkontext, Rolle
@@ -58,6 +70,12 @@ class AdminScope:
 
     def is_land(self, right: str) -> bool:
         return any(r.scope == "land" and not r.targets for r in self.reaches.get(right, ()))
+
+    def members(self, right: str) -> Select[tuple[uuid.UUID]] | CompoundSelect:
+        """The ids of the persons `right` reaches, read from their contexts (a person may come
+        more than once). For a small scope (`is_small`): few people."""
+        selects = [_members(reach, self.on) for reach in self.reaches[right]]
+        return selects[0] if len(selects) == 1 else union_all(*selects)
 
     def organisations(self, right: str) -> ColumnElement[bool]:
         """A condition on Organisation: inside the reach of `right` (targets aside)."""
@@ -169,23 +187,37 @@ def _org_condition(reach: Reach) -> ColumnElement[bool]:
     )
 
 
-def _person_condition(reach: Reach, on: dt.date) -> ColumnElement[bool]:
-    """Two shapes with the same meaning. A school's reach lists its people from their
-    contexts (few rows); a Schulamt's or the Land's checks each candidate's own one or two
-    contexts by equality, so a name search walks its index and stops at the page size."""
+def _members(reach: Reach, on: dt.date) -> Select[tuple[uuid.UUID]]:
+    """The ids of the persons a small reach holds: active contexts at its places."""
     # Its own alias: the caller's query may join Personenkontext too (a class's members).
     kontext = aliased(Personenkontext)
     where = [
         kontext.valid_from <= on,
         or_(kontext.valid_until.is_(None), kontext.valid_until >= on),
+        kontext.organisation_id.in_(reach.places),
     ]
     if reach.targets:
         kinds = select(Rolle.code).where(Rolle.rollenart.in_(reach.targets))
         where.append(kontext.rolle.in_(kinds))
+    return select(kontext.person_id).where(*where)
+
+
+def _person_condition(reach: Reach, on: dt.date) -> ColumnElement[bool]:
+    """Two shapes with the same meaning. A school's reach lists its people from their
+    contexts (few rows); a Schulamt's or the Land's checks each candidate's own one or two
+    contexts by equality, so a name search walks its index and stops at the page size."""
     if reach.scope == "organisation" and reach.small:
-        where.append(kontext.organisation_id.in_(reach.places))
-        return Person.id.in_(select(kontext.person_id).where(*where))
-    where.append(kontext.person_id == Person.id)
+        return Person.id.in_(_members(reach, on))
+    # Its own alias: the caller's query may join Personenkontext too (a class's members).
+    kontext = aliased(Personenkontext)
+    where = [
+        kontext.valid_from <= on,
+        or_(kontext.valid_until.is_(None), kontext.valid_until >= on),
+        kontext.person_id == Person.id,
+    ]
+    if reach.targets:
+        kinds = select(Rolle.code).where(Rolle.rollenart.in_(reach.targets))
+        where.append(kontext.rolle.in_(kinds))
     if reach.scope == "organisation":
         tree = _tree(reach.anchor)
         where.append(exists().where(tree.c.id == kontext.organisation_id))

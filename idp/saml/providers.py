@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+from flask_babel import gettext as _
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.attribute_converter import ac_factory
 from saml2.mdstore import InMemoryMetaData
@@ -27,7 +28,8 @@ MAX_METADATA_BYTES = 2_000_000
 
 
 class ProviderProblem(ValueError):
-    """Metadata or a registration that cannot be accepted; the message says why, in German."""
+    """Metadata or a registration that cannot be accepted; the message says why in the user's
+    language, naming the field as both the command line and the console know it."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,18 @@ def read_metadata(xml: str, source: str) -> SpMetadata:
     try:
         store.load()
     except Exception as exc:  # pysaml2 raises many kinds for unreadable or expired metadata
-        raise ProviderProblem(f"{source}: keine lesbaren SAML-Metadaten ({exc})") from exc
+        raise ProviderProblem(
+            _("%(quelle)s: keine lesbaren SAML-Metadaten (%(fehler)s)", quelle=source, fehler=exc)
+        ) from exc
     sps = [entity_id for entity_id, entity in store.items() if "spsso_descriptor" in entity]
     if len(sps) != 1:
         raise ProviderProblem(
-            f"{source}: enthält {len(sps)} Dienstanbieter (SPSSODescriptor), erwartet genau einen"
+            _(
+                "%(quelle)s: enthält %(anzahl)s Dienstanbieter (SPSSODescriptor), erwartet genau "
+                "einen",
+                quelle=source,
+                anzahl=len(sps),
+            )
         )
     entity_id = sps[0]
     descriptor = store[entity_id]["spsso_descriptor"][0]
@@ -63,7 +72,12 @@ def read_metadata(xml: str, source: str) -> SpMetadata:
     )
     if not acs:
         raise ProviderProblem(
-            f"{source}: {entity_id} hat keinen AssertionConsumerService mit HTTP-POST-Binding"
+            _(
+                "%(quelle)s: %(entity_id)s hat keinen AssertionConsumerService mit "
+                "HTTP-POST-Binding",
+                quelle=source,
+                entity_id=entity_id,
+            )
         )
     for location in acs:
         _check_location(location, source)
@@ -90,21 +104,32 @@ def load_metadata(source: str) -> str:
             response = requests.get(source, timeout=FETCH_TIMEOUT)
             response.raise_for_status()
         except requests.RequestException as exc:
-            raise ProviderProblem(f"{source}: nicht abrufbar ({exc})") from exc
+            raise ProviderProblem(
+                _("%(quelle)s: nicht abrufbar (%(fehler)s)", quelle=source, fehler=exc)
+            ) from exc
         if len(response.content) > MAX_METADATA_BYTES:
-            raise ProviderProblem(f"{source}: größer als {MAX_METADATA_BYTES} Bytes")
+            raise ProviderProblem(_too_large(source))
         return response.content.decode("utf-8")
     try:
         with open(source, "rb") as handle:
             raw = handle.read(MAX_METADATA_BYTES + 1)
     except OSError as exc:
-        raise ProviderProblem(f"{source}: nicht lesbar ({exc.strerror})") from exc
+        raise ProviderProblem(
+            _("%(quelle)s: nicht lesbar (%(fehler)s)", quelle=source, fehler=exc.strerror)
+        ) from exc
     if len(raw) > MAX_METADATA_BYTES:
-        raise ProviderProblem(f"{source}: größer als {MAX_METADATA_BYTES} Bytes")
+        raise ProviderProblem(_too_large(source))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ProviderProblem(f"{source}: kein UTF-8 ({exc.reason} bei Byte {exc.start})") from exc
+        raise ProviderProblem(
+            _(
+                "%(quelle)s: kein UTF-8 (%(fehler)s bei Byte %(byte)s)",
+                quelle=source,
+                fehler=exc.reason,
+                byte=exc.start,
+            )
+        ) from exc
 
 
 def register(
@@ -119,17 +144,25 @@ def register(
     """Register (or re-register with fresh metadata) the SP described at `source`."""
     definition = policies.services.get(service)
     if definition is None:
-        raise ProviderProblem(f"--service {service}: kein Dienst mit diesem Code")
+        raise ProviderProblem(_("Dienst „%(code)s“: kein Dienst mit diesem Code", code=service))
     if definition.protocol != "saml":
         raise ProviderProblem(
-            f"--service {service}: der Dienst nutzt {definition.protocol}, nicht SAML"
+            _(
+                "Dienst „%(code)s“: der Dienst nutzt %(protokoll)s, nicht SAML",
+                code=service,
+                protokoll=definition.protocol,
+            )
         )
     xml = load_metadata(source)
     metadata = read_metadata(xml, source)
     signed = require_signed_requests or metadata.requests_signed
     if signed and not metadata.signing_certificates:
         raise ProviderProblem(
-            f"{source}: signierte Anfragen verlangt, aber kein Signaturzertifikat in den Metadaten"
+            _(
+                "%(quelle)s: signierte Anfragen verlangt, aber kein Signaturzertifikat in den "
+                "Metadaten",
+                quelle=source,
+            )
         )
     provider = find(session, metadata.entity_id)
     if provider is None:
@@ -188,6 +221,22 @@ def _display_name(store: InMemoryMetaData, entity_id: str) -> str:
 def _check_location(location: str, source: str) -> None:
     parts = urlsplit(location)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise ProviderProblem(f"{source}: {location!r} ist keine absolute http(s)-Adresse")
+        raise ProviderProblem(
+            _(
+                "%(quelle)s: „%(adresse)s“ ist keine absolute http(s)-Adresse",
+                quelle=source,
+                adresse=location,
+            )
+        )
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ProviderProblem(f"{source}: {location!r}: ohne https nur für 127.0.0.1/localhost")
+        raise ProviderProblem(
+            _(
+                "%(quelle)s: „%(adresse)s“: ohne https nur für 127.0.0.1/localhost",
+                quelle=source,
+                adresse=location,
+            )
+        )
+
+
+def _too_large(source: str) -> str:
+    return _("%(quelle)s: größer als %(bytes)s Bytes", quelle=source, bytes=MAX_METADATA_BYTES)
