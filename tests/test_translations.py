@@ -46,8 +46,9 @@ def used_messages(root: Path) -> dict[str, str]:
         keywords=KEYWORDS,
         directory_filter=lambda path: Path(os.path.relpath(path, root)).parts[0] == "idp",
     ):
-        for text in message if isinstance(message, tuple) else (message,):
-            found.setdefault(text, f"{filename}:{lineno}")
+        # A plural message is one catalog entry, keyed by its singular.
+        text = message[0] if isinstance(message, tuple) else message
+        found.setdefault(text, f"{filename}:{lineno}")
     return found
 
 
@@ -83,7 +84,13 @@ def msgid(entry) -> str:
 
 
 def messages(catalog: Catalog) -> dict:
-    return {(m.id, m.context): m.string for m in entries(catalog)}
+    """msgid -> translation; a plural entry's ids and forms as tuples (the .mo reader gives
+    lists, the .po reader tuples)."""
+    return {(_tuple(m.id), m.context): _tuple(m.string) for m in entries(catalog)}
+
+
+def _tuple(value):
+    return tuple(value) if isinstance(value, list | tuple) else value
 
 
 @pytest.fixture(scope="module")
