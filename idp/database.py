@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, select
 
 import migrations
@@ -16,7 +13,12 @@ from idp.extensions import db
 from idp.models import Rolle, Service
 from idp.policy.loader import Policies
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+# Alembic is imported where a migration is asked about, not when the app starts: every
+# command and server process imports this module, few of them migrate.
 
 
 def install_sqlite_pragmas() -> None:
@@ -36,6 +38,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -44,6 +48,8 @@ def alembic_config() -> AlembicConfig:
 def upgrade(revision: str = "head") -> None:
     """Create or upgrade the app's database to `revision`, then copy roles and services in."""
     _ensure_sqlite_folder(db.engine.url.database if db.engine.dialect.name == "sqlite" else None)
+    from alembic import command
+
     config = alembic_config()
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -51,11 +57,15 @@ def upgrade(revision: str = "head") -> None:
 
 
 def current_revision() -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
