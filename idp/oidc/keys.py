@@ -11,14 +11,17 @@ self-signed certificate, and our SAML metadata publishes the active and the next
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from joserfc.jwk import ECKey, RSAKey, import_key
@@ -45,6 +48,9 @@ _PG_LOCK_ID = 0x5349474E
 _STATE_ORDER = {KeyState.ACTIVE: 0, KeyState.NEXT: 1, KeyState.RETIRED: 2}
 
 SigningJWK = ECKey | RSAKey
+_JWS_ALGS = ("ES256", "RS256")
+_ES256 = ec.ECDSA(hashes.SHA256())
+_PKCS1 = padding.PKCS1v15()
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class _AppKeys:
     retired_key_seconds: int
     signers: dict[str, tuple[str, SigningJWK]] = field(default_factory=dict)
     saml: SamlKeys | None = None
+    # (kid, typ) -> the encoded protected header and the key to sign with
+    compact: dict[tuple[str, str], tuple[bytes, Any]] = field(default_factory=dict)
 
 
 def signing_key(session: Session, alg: str = "ES256") -> tuple[str, SigningJWK]:
@@ -93,6 +101,36 @@ def signing_key(session: Session, alg: str = "ES256") -> tuple[str, SigningJWK]:
     if cached is None or cached[0] != _active_kid(session, algorithm):
         cached = cache[algorithm] = _load_active(session, algorithm)
     return cached
+
+
+def sign(session: Session, alg: str, typ: str, claims: dict[str, Any]) -> str:
+    """`claims` as a compact JWS (a JWT of type `typ`) signed with the active key for `alg`.
+
+    What joserfc's `jwt.encode` makes, without its checks of header and key on every call:
+    the header is the same for every token of a key and type, so it is encoded once.
+    """
+    if alg not in _JWS_ALGS:
+        raise ValueError(f"{alg}: not a JWS algorithm of ours")
+    kid, key = signing_key(session, alg)
+    cache = _app_keys().compact
+    found = cache.get((kid, typ))
+    if found is None:
+        header = {"alg": alg, "kid": kid, "typ": typ}
+        encoded = _b64(json.dumps(header, separators=(",", ":")).encode())
+        found = cache[(kid, typ)] = (encoded, key.get_op_key("sign"))
+    head, private = found
+    payload = _b64(json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode())
+    message = head + b"." + payload
+    if alg == "ES256":
+        r, s = decode_dss_signature(private.sign(message, _ES256))
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    else:
+        signature = private.sign(message, _PKCS1, hashes.SHA256())
+    return (message + b"." + _b64(signature)).decode()
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def verification_key(session: Session, kid: str) -> SigningJWK | None:

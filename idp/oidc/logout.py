@@ -19,7 +19,6 @@ import requests
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import Flask, g
 from flask import session as browser_session
-from joserfc import jwt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -68,8 +67,7 @@ def logout_token(
         "events": {BACKCHANNEL_EVENT: {}},
     }
     alg = client.id_token_signed_response_alg
-    kid, key = keys.signing_key(session, alg)
-    return jwt.encode({"alg": alg, "kid": kid, "typ": "logout+jwt"}, claims, key, [alg])
+    return keys.sign(session, alg, "logout+jwt", claims)
 
 
 def queue_logouts(

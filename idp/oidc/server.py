@@ -14,14 +14,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.grants.util import create_half_hash
 from flask import g
-from joserfc import jwt
 from sqlalchemy import bindparam, insert, select, update
 
 from idp.clock import now
@@ -55,28 +54,96 @@ _NONCE_USED = (
     .where(_CODES.c.client_id == bindparam("client_id"), _CODES.c.nonce == bindparam("nonce"))
     .limit(1)
 )
+# The person as the grants need them: for the entitlement check and the claims. Read as a
+# plain row: the ORM's identity map and unit of work would cost more than the query.
+_PERSONS = Person.__table__
+_PERSON_COLUMNS = tuple(
+    _PERSONS.c[name]
+    for name in ("id", "status", "username", "vorname", "familienname", "mail", "geburtsdatum")
+)
+_PERSON = select(*_PERSON_COLUMNS).where(
+    _PERSONS.c.id == bindparam("person_id", type_=_PERSONS.c.id.type)
+)
 # Refresh tokens are read with their person in one query, and written with plain
-# statements: nothing reads those rows again in the request, and the ORM's unit of work
-# would cost more than the grant's own work.
+# statements: nothing reads those rows again in the request.
 _REFRESH_TOKENS = RefreshToken.__table__
+_REFRESH_COLUMNS = (
+    "token_hash",
+    "family_id",
+    "client_id",
+    "login_session_id",
+    "scope",
+    "auth_time",
+    "acr",
+    "amr",
+    "expires_at",
+    "used_at",
+    "revoked_at",
+)
 _REFRESH_TOKEN_AND_PERSON = (
-    select(RefreshToken, Person)
-    .join(Person, Person.id == RefreshToken.person_id)
-    .where(RefreshToken.token_hash == bindparam("hash"))
+    select(*(_REFRESH_TOKENS.c[name] for name in _REFRESH_COLUMNS), *_PERSON_COLUMNS)
+    .join_from(_REFRESH_TOKENS, _PERSONS, _PERSONS.c.id == _REFRESH_TOKENS.c.person_id)
+    .where(_REFRESH_TOKENS.c.token_hash == bindparam("hash"))
 )
 _INSERT_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
+# Only a token nobody has used yet: of two requests racing with the same token, one wins.
 _MARK_REFRESH_TOKEN_USED = (
     update(_REFRESH_TOKENS)
-    .where(_REFRESH_TOKENS.c.token_hash == bindparam("hash"))
+    .where(
+        _REFRESH_TOKENS.c.token_hash == bindparam("hash"),
+        _REFRESH_TOKENS.c.used_at.is_(None),
+        _REFRESH_TOKENS.c.revoked_at.is_(None),
+    )
     .values(used_at=bindparam("at"))
 )
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """What the grants read of a person (the names `load_person_facts` asks for)."""
+
+    id: uuid.UUID
+    status: PersonStatus
+    username: str
+    vorname: str
+    familienname: str
+    mail: str | None
+    geburtsdatum: dt.date | None
+
+
+def person_row(person_id: uuid.UUID) -> PersonRow | None:
+    row = db.session.execute(_PERSON, {"person_id": person_id}).first()
+    return None if row is None else PersonRow(*row)
+
+
+@dataclass(frozen=True)
+class PresentedRefreshToken:
+    """A stored refresh token as the refresh grant reads it (Authlib's TokenMixin)."""
+
+    token_hash: str
+    family_id: uuid.UUID
+    client_id: str
+    login_session_id: uuid.UUID | None
+    scope: str
+    auth_time: dt.datetime
+    acr: str | None
+    amr: list
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    check_client = RefreshToken.check_client
+    get_scope = RefreshToken.get_scope
+    get_expires_in = RefreshToken.get_expires_in
+    is_expired = RefreshToken.is_expired
+    is_revoked = RefreshToken.is_revoked
 
 
 @dataclass
 class Context:
     """Who and how, carried from the code or refresh token into the tokens issued for it."""
 
-    person: Person | None
+    person: PersonRow | None
     family_id: uuid.UUID | None = None
     sid: uuid.UUID | None = None
     auth_time: dt.datetime | None = None
@@ -96,7 +163,7 @@ def amr_claim(amr: list[str]) -> list[str]:
     return [*methods, "mfa"] if len(methods) > 1 else methods
 
 
-def person_facts(person: Person) -> PersonFacts:
+def person_facts(person: Person | PersonRow) -> PersonFacts:
     """The person's facts, read once per request: a token request asks for them twice
     (entitlement, then the ID token's claims)."""
     cache = g.setdefault("idp_person_facts", {})
@@ -105,7 +172,7 @@ def person_facts(person: Person) -> PersonFacts:
     return cache[person.id]
 
 
-def person_may_use(person: Person | None, client: ClientSnapshot) -> bool:
+def person_may_use(person: Person | PersonRow | None, client: ClientSnapshot) -> bool:
     """Active, and entitled to the client's service today (opt-outs included)."""
     if person is None or person.status != PersonStatus.AKTIV:
         return False
@@ -249,7 +316,7 @@ class OpenIDConnect(OpenIDCode):
     def encode_id_token(self, token, request):
         client: ClientSnapshot = request.client
         code: AuthorizationCode = request.authorization_code
-        person: Person = request.user
+        person: PersonRow = request.user
         settings = oidc_settings()
         issued = int(time.time())
         alg = client.id_token_signed_response_alg
@@ -274,8 +341,7 @@ class OpenIDConnect(OpenIDCode):
         policies = current_policies()
         facts = person_facts(person)
         claims.update(user_claims(policies, facts, client.service_code, set(code.scope.split())))
-        kid, key = keys.signing_key(db.session, alg)
-        return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key, [alg])
+        return keys.sign(db.session, alg, "JWT", claims)
 
 
 class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
@@ -321,7 +387,7 @@ class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
         authorization_code.used_at = now()
 
     def authenticate_user(self, authorization_code):
-        person = db.session.get(Person, authorization_code.person_id)
+        person = person_row(authorization_code.person_id)
         if not person_may_use(person, self.request.client):
             return None
         family = uuid.uuid4()
@@ -347,7 +413,9 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
         ).one_or_none()
         if row is None:
             return None
-        found, self.request.idp_person = row  # the person, read in the same query
+        split = len(_REFRESH_COLUMNS)
+        found = PresentedRefreshToken(*row[:split])
+        self.request.idp_person = PersonRow(*row[split:])  # read in the same query
         if found.is_revoked():
             # A used token again: someone has a copy. The whole family ends.
             revoke_family(found.family_id)
@@ -372,9 +440,14 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
         return person
 
     def revoke_old_credential(self, refresh_token):
-        db.session.execute(
+        marked = db.session.execute(
             _MARK_REFRESH_TOKEN_USED, {"hash": refresh_token.token_hash, "at": now()}
         )
+        if marked.rowcount != 1:
+            # Used by another request since it was read: a copy is about. The family ends,
+            # the tokens just made with it too (they belong to it).
+            revoke_family(refresh_token.family_id)
+            raise InvalidGrantError()
 
 
 class ClientCredentialsGrant(IssuesOurTokens, grants.ClientCredentialsGrant):

@@ -88,8 +88,7 @@ def issue_access_token(
         claims["fam"] = str(family_id)
     if sid is not None:
         claims["sid"] = sid
-    kid, key = keys.signing_key(session, alg)
-    return jwt.encode({"alg": alg, "kid": kid, "typ": ACCESS_TOKEN_TYPE}, claims, key, [alg])
+    return keys.sign(session, alg, ACCESS_TOKEN_TYPE, claims)
 
 
 def read_access_token(session: Session, token: str, issuer: str) -> AccessToken | None:

@@ -11,14 +11,15 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
+from sqlalchemy import bindparam, insert, select
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from idp.auth import stepup
 from idp.auth.sessions import current_login
 from idp.extensions import db
-from idp.models import ClientSession, OAuthClient, Person
-from idp.oidc import keys, logout, tokens
+from idp.models import ClientSession, OAuthClient
+from idp.oidc import clients, keys, logout, tokens
 from idp.oidc.claims import CLAIMS, SCOPES, pairwise_sub, user_claims
 from idp.oidc.server import (
     ACR_PASSWORD,
@@ -27,6 +28,7 @@ from idp.oidc.server import (
     authorization,
     person_facts,
     person_may_use,
+    person_row,
 )
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
@@ -40,6 +42,13 @@ CLAIMS_SUPPORTED = [
     *(claim for claim, _scope in CLAIMS.values() if claim.startswith("urn:")),
 ]  # fmt: skip
 ASKED = "oidc_gefragt"  # session: authorize requests sent to log in afresh, and when
+# Built once: every authorization notes which client the login signed in to.
+_CLIENT_SESSIONS = ClientSession.__table__
+_CLIENT_SESSION = select(_CLIENT_SESSIONS.c.client_id).where(
+    _CLIENT_SESSIONS.c.login_session_id == bindparam("login"),
+    _CLIENT_SESSIONS.c.client_id == bindparam("client"),
+)
+_ADD_CLIENT_SESSION = insert(_CLIENT_SESSIONS)
 
 
 @blueprint.get("/.well-known/openid-configuration")
@@ -88,7 +97,7 @@ def jwks() -> Response:
 @blueprint.route("/oidc/authorize", methods=["GET", "POST"])
 def authorize() -> Response | str | tuple:
     login = current_login(session)  # type: ignore[arg-type]
-    person = db.session.get(Person, login.person_id) if login is not None else None
+    person = person_row(login.person_id) if login is not None else None
     try:
         grant = authorization.get_consent_grant(end_user=person)
     except OAuth2Error as error:
@@ -108,11 +117,11 @@ def authorize() -> Response | str | tuple:
     if not decision.allowed:
         return _denied(grant, decision.message)
     _forget_asked()
-    if db.session.get(ClientSession, (login.id, client.client_id)) is None:
-        db.session.add(
-            ClientSession(
-                login_session_id=login.id, client_id=client.client_id, person_id=person.id
-            )
+    signed_in = {"login": login.id, "client": client.client_id}
+    if db.session.execute(_CLIENT_SESSION, signed_in).first() is None:
+        db.session.execute(
+            _ADD_CLIENT_SESSION,
+            {"login_session_id": login.id, "client_id": client.client_id, "person_id": person.id},
         )
     grant.request.idp_login = login
     response = authorization.create_authorization_response(grant=grant, grant_user=person)
@@ -174,8 +183,8 @@ def _confirmed() -> bool:
 def token() -> Response:
     response = authorization.create_token_response()
     # Also on errors: a reused code or refresh token has revoked its family. A grant that
-    # read nothing (client credentials, warm caches) has nothing to commit.
-    if db.session().in_transaction():
+    # read nothing (client credentials, warm caches) has not even opened a session.
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
     return response
 
@@ -200,8 +209,8 @@ def userinfo() -> Response | tuple:
     access = tokens.read_access_token(db.session, value, settings.issuer) if value else None
     if access is None or access.person_id is None or "openid" not in access.scopes:
         return _bearer_error("invalid_token")
-    client = db.session.get(OAuthClient, access.client_id)
-    person = db.session.get(Person, access.person_id)
+    client = clients.lookup(db.session, access.client_id)
+    person = person_row(access.person_id)
     if client is None or not person_may_use(person, client):
         return _bearer_error("invalid_token")
     policies = current_policies()
