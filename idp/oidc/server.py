@@ -38,7 +38,7 @@ from idp.oidc.logout import EndSession
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
 from idp.policy.entitlement import PersonFacts, entitlement
-from idp.policy.facts import load_person_facts
+from idp.policy.facts import PERSON_COLUMNS, load_person_facts
 
 CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post"]
 ALL_AUTH = [*CONFIDENTIAL_AUTH, "none"]
@@ -57,11 +57,7 @@ _NONCE_USED = (
 # The person as the grants need them: for the entitlement check and the claims. Read as a
 # plain row: the ORM's identity map and unit of work would cost more than the query.
 _PERSONS = Person.__table__
-_PERSON_COLUMNS = tuple(
-    _PERSONS.c[name]
-    for name in ("id", "status", "username", "vorname", "familienname", "mail", "geburtsdatum")
-)
-_PERSON = select(*_PERSON_COLUMNS).where(
+_PERSON = select(*PERSON_COLUMNS).where(
     _PERSONS.c.id == bindparam("person_id", type_=_PERSONS.c.id.type)
 )
 # Refresh tokens are read with their person in one query, and written with plain
@@ -81,7 +77,7 @@ _REFRESH_COLUMNS = (
     "revoked_at",
 )
 _REFRESH_TOKEN_AND_PERSON = (
-    select(*(_REFRESH_TOKENS.c[name] for name in _REFRESH_COLUMNS), *_PERSON_COLUMNS)
+    select(*(_REFRESH_TOKENS.c[name] for name in _REFRESH_COLUMNS), *PERSON_COLUMNS)
     .join_from(_REFRESH_TOKENS, _PERSONS, _PERSONS.c.id == _REFRESH_TOKENS.c.person_id)
     .where(_REFRESH_TOKENS.c.token_hash == bindparam("hash"))
 )

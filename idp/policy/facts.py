@@ -80,6 +80,14 @@ def load_person_facts(
     return _facts(person, kontexte, opt_outs, activations)
 
 
+# What the rules read of a person: rows of these columns serve `load_person_facts` and
+# `load_facts_of_many` as well as Person objects do, at a fraction of the cost.
+PERSON_COLUMNS = tuple(
+    Person.__table__.c[name]
+    for name in ("id", "status", "username", "vorname", "familienname", "mail", "geburtsdatum")
+)
+
+
 # The same facts for many persons at once (provisioning, reconciliation): three queries for
 # the lot instead of two per person.
 _PERSON_IDS = bindparam("person_ids", expanding=True, type_=_KONTEXT.c.person_id.type)

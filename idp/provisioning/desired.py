@@ -20,23 +20,13 @@ from connectors.base import INSTRUCTOR, LEARNER, MEMBER, Account, Group, Members
 from idp.models import Organisation, Person, Personenkontext
 from idp.oidc.claims import pairwise_sub
 from idp.policy.entitlement import PersonFacts, Reason, entitlement, possible_roles, release
-from idp.policy.facts import load_facts_of_many
+from idp.policy.facts import PERSON_COLUMNS, load_facts_of_many
 from idp.policy.loader import Policies
 
 # Reasons to keep an existing account, disabled, rather than delete it.
 KEEP_DISABLED = {Reason.KONTO_NICHT_AKTIV, Reason.KEINE_AKTIVEN_KONTEXTE}
 # Person-level attributes a disabled account keeps (its contexts have ended).
 PERSONAL = ("username", "vorname", "familienname", "mail", "geburtsdatum")
-# What the facts need of a person (the rules never need the rest).
-_PERSON_COLUMNS = (
-    Person.id,
-    Person.status,
-    Person.username,
-    Person.vorname,
-    Person.familienname,
-    Person.mail,
-    Person.geburtsdatum,
-)
 CHUNK = 1000  # persons read at once
 ROLES = {"LERN": LEARNER, "LEHR": INSTRUCTOR, "LEIT": INSTRUCTOR}
 
@@ -98,7 +88,7 @@ class Planner:
             ids = [person_id for person_id in chunk if person_id in hopeful or had.get(person_id)]
             if not ids:
                 continue
-            persons = self.session.execute(select(*_PERSON_COLUMNS).where(Person.id.in_(ids)))
+            persons = self.session.execute(select(*PERSON_COLUMNS).where(Person.id.in_(ids)))
             facts = load_facts_of_many(self.session, self.policies, persons.all())
             for person_id in ids:
                 for service in sorted(services[person_id]):
