@@ -6,6 +6,9 @@ Under `base_dn`:
                 stable key for the person at this service, so a renamed person is found
                 again), employeeType "aktiv" or "deaktiviert" (mail servers filter on it:
                 `(&(objectClass=inetOrgPerson)(employeeType=aktiv))`)
+                The address comes first in `mail`, the person's aliases (earlier addresses
+                that still deliver) after it, as further values of `mail`: mail servers
+                that look up `(mail=%s)` deliver them to the same mailbox.
   ou=gruppen    one groupOfNames per school and class (cn = its number, description = its
                 name, businessCategory = schule or klasse); a group without members lists the
                 ou=gruppen entry itself, as groupOfNames needs at least one member
@@ -137,6 +140,8 @@ class LdapMailConnector:
             for name, ldap_name in SINGLE.items():
                 if entry.first(ldap_name):
                     values[name] = entry.first(ldap_name)
+            if len(entry.values("mail")) > 1:  # the address first, then its aliases
+                values["mail_aliases"] = sorted(entry.values("mail")[1:])
             for name, ldap_name in MULTI.items():
                 if entry.values(ldap_name):
                     values[name] = sorted(entry.values(ldap_name))
@@ -152,7 +157,7 @@ class LdapMailConnector:
     def comparable(self, account: Account) -> Account:
         """What this target can hold of `account`: groupOfNames knows no roles, and only
         the attributes mapped here are stored."""
-        kept = set(SINGLE) | set(MULTI)
+        kept = {*SINGLE, *MULTI, "mail_aliases"}
         return Account(
             account.key,
             {k: v for k, v in account.attributes.items() if k in kept},
@@ -315,6 +320,9 @@ class LdapMailConnector:
         for name, ldap_name in MULTI.items():
             if values.get(name):
                 wanted[ldap_name] = sorted(str(v) for v in values[name])  # type: ignore[union-attr]
+        aliases = sorted(str(a) for a in values.get("mail_aliases") or [])  # type: ignore[union-attr]
+        if "mail" in wanted and aliases:
+            wanted["mail"] = wanted["mail"] + [a for a in aliases if a not in wanted["mail"]]
         return wanted
 
     def _add_group(self, group: Group, members: list[str]) -> bool:

@@ -44,6 +44,7 @@ def _everything(site):
             mail="ute.alles@schule-mv.de",
             geburtsdatum=dt.date(1980, 5, 17),
         )
+        ute.mail_aliases = ["ute.frueher@schule-mv.de"]  # an address from before a name change
         f.kontext(s, ute, state.schule, "LEHR")
         f.kontext(s, ute, state.klasse, "LEHR")
         f.kontext(s, ute, state.andere_schule, "SCHULLEITUNG")

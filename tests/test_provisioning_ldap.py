@@ -9,7 +9,12 @@ import pytest
 import time_machine
 from sqlalchemy import delete, select
 
+from idp.extensions import db
 from idp.models import OptOut, OutboxEvent, Person, PersonStatus, ProvisionedAccount
+from idp.policy import current_policies
+from idp.provisioning.desired import account_key
+from idp.provisioning.settings import provisioning_settings
+from idp.provisioning.sync import reconcile
 from tests.provisioning import changed, mail_directory, school, work
 from tests.slapd_server import SlapdServer
 from tests.web import data
@@ -99,6 +104,30 @@ def test_rename_and_username_change_follow(site, slapd, directory):
 
     people = _people(slapd, directory)
     assert list(people) == ["tom.lehmann"] and people["tom.lehmann"]["sn"] == ["Lehmann"]
+
+
+def test_a_new_address_keeps_the_old_one_as_alias_and_sync_sees_no_drift(site, slapd, directory):
+    world = school(site)
+    changed(site, world.teacher)
+    work(site, {"email": directory})
+    with data(site) as s:
+        tom = s.get(Person, world.teacher)
+        tom.familienname, tom.mail = "Lehmann", "tom.lehmann@schule-mv.de"
+        tom.mail_aliases = ["tom.lehrer@schule-mv.de"]
+        s.commit()
+    changed(site, world.teacher)
+
+    work(site, {"email": directory})
+
+    entry = _people(slapd, directory)["tom.lehrer"]
+    # the address first, the alias after it: both deliver to the same mailbox
+    assert entry["mail"] == ["tom.lehmann@schule-mv.de", "tom.lehrer@schule-mv.de"]
+    with site.app_context():
+        secret = provisioning_settings().secret_key
+        report = reconcile(db.session, current_policies(), secret, directory, repair=False)
+        db.session.remove()
+    tom_key = account_key(secret, "email", world.teacher)
+    assert report.changed == [] and tom_key not in report.missing, report.summary()
 
 
 def test_leaving_disables_and_retention_deletes(site, slapd, directory):

@@ -7,7 +7,7 @@ import enum
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, String
+from sqlalchemy import Boolean, Date, String, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -15,7 +15,7 @@ from idp.clock import now
 from idp.extensions import db
 from idp.ids import new_id
 from idp.models.organisation import str_enum
-from idp.models.types import UTCDateTime
+from idp.models.types import JSONType, UTCDateTime
 from idp.naming.sorting import sort_key
 
 if TYPE_CHECKING:
@@ -47,6 +47,11 @@ class Person(db.Model):
     # Stored lowercase: usernames are case-insensitive.
     username: Mapped[str] = mapped_column(String(64), unique=True)
     mail: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Earlier addresses that still deliver to this mailbox (after a name change the address
+    # follows the new name, policies/naming.toml [mail] old_address_as_alias).
+    mail_aliases: Mapped[list[str]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
     status: Mapped[PersonStatus] = mapped_column(
         str_enum(PersonStatus, "person_status"), default=PersonStatus.AKTIV
     )

@@ -40,6 +40,8 @@ class NamingPolicy:
     mail_pattern: str
     mail_max_length: int
     mailbox_rollenarten: frozenset[str]
+    # After a name change the address follows the new name; the old one stays an alias.
+    old_mail_as_alias: bool = False
     _name_parts: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
@@ -73,6 +75,7 @@ class NamingPolicy:
             mailbox_rollenarten=frozenset(
                 mail.get_str_list("rollenarten", allowed=ROLLENARTEN, required=True)
             ),
+            old_mail_as_alias=mail.get("old_address_as_alias", bool, False),
         )
         username.done()
         mail.done()

@@ -26,6 +26,7 @@ CLAIMS = {
     "familienname": ("family_name", "profile"),
     "geburtsdatum": ("birthdate", "profile"),
     "mail": ("email", "email"),
+    "mail_aliases": ("email_aliases", "email"),  # earlier addresses that still deliver
     "rollenart": (f"{SCHULCONNEX}:personenkontext:rolle", "schulconnex"),
     "rolle": (f"{SCHULCONNEX}:personenkontext:rollenbezeichnung", "schulconnex"),
     "organisation_kennung": (f"{SCHULCONNEX}:organisation:kennung", "schulconnex"),

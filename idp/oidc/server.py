@@ -104,6 +104,7 @@ class PersonRow:
     vorname: str
     familienname: str
     mail: str | None
+    mail_aliases: list[str]
     geburtsdatum: dt.date | None
 
 

@@ -84,7 +84,16 @@ def load_person_facts(
 # `load_facts_of_many` as well as Person objects do, at a fraction of the cost.
 PERSON_COLUMNS = tuple(
     Person.__table__.c[name]
-    for name in ("id", "status", "username", "vorname", "familienname", "mail", "geburtsdatum")
+    for name in (
+        "id",
+        "status",
+        "username",
+        "vorname",
+        "familienname",
+        "mail",
+        "mail_aliases",
+        "geburtsdatum",
+    )
 )
 
 
@@ -153,6 +162,7 @@ def _facts(person, kontexte, opt_outs, activations) -> PersonFacts:
             "vorname": person.vorname,
             "familienname": person.familienname,
             "mail": person.mail,
+            "mail_aliases": list(person.mail_aliases or []),
             "geburtsdatum": person.geburtsdatum.isoformat() if person.geburtsdatum else None,
         },
     )

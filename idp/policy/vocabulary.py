@@ -35,6 +35,7 @@ ATTRIBUTES = (
     "vorname",
     "familienname",
     "mail",
+    "mail_aliases",
     "geburtsdatum",
     "rollenart",
     "rolle",

@@ -26,7 +26,7 @@ from idp.policy.loader import Policies
 # Reasons to keep an existing account, disabled, rather than delete it.
 KEEP_DISABLED = {Reason.KONTO_NICHT_AKTIV, Reason.KEINE_AKTIVEN_KONTEXTE}
 # Person-level attributes a disabled account keeps (its contexts have ended).
-PERSONAL = ("username", "vorname", "familienname", "mail", "geburtsdatum")
+PERSONAL = ("username", "vorname", "familienname", "mail", "mail_aliases", "geburtsdatum")
 CHUNK = 1000  # persons read at once
 ROLES = {"LERN": LEARNER, "LEHR": INSTRUCTOR, "LEIT": INSTRUCTOR}
 
