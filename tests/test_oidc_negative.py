@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from idp.clock import today
 from idp.models import OptOut, Person, Personenkontext, PersonStatus
+from idp.oidc import server
 from idp.policy import current_policies
 from idp.retention import run_retention
 from tests import oidc_rp as rp
@@ -269,6 +270,36 @@ def test_v10_4_5_reused_refresh_token_revokes_its_family(site):
     for access in (tokens.access, newer["access_token"]):
         assert rp.userinfo(site, access).status_code == 401
         assert client.introspect(access) == {"active": False}
+
+
+def test_v10_4_5_refresh_token_used_by_a_concurrent_request_revokes_its_family(site, monkeypatch):
+    rp.school(site, teacher=False)
+    client = rp.register(site, "stundenplan")
+    tokens = rp.exchange(*_signed_in(site, client))
+    person_may_use = server.person_may_use
+    winners = []
+
+    def concurrent_refresh(person, oauth_client):
+        """The same token in another request, between this request's read and its update."""
+        monkeypatch.setattr(server, "person_may_use", person_may_use)
+        with site.app_context():  # its own session and transaction
+            winners.append(client.refresh(tokens.refresh))
+        return person_may_use(person, oauth_client)
+
+    monkeypatch.setattr(server, "person_may_use", concurrent_refresh)
+
+    loser = client.refresh(tokens.refresh)
+
+    [winner] = winners
+    assert winner.status_code == 200
+    assert loser.status_code == 400 and loser.json["error"] == "invalid_grant"
+    for access in (tokens.access, winner.json["access_token"]):
+        assert rp.userinfo(site, access).status_code == 401
+        assert client.introspect(access) == {"active": False}
+    # The replayed original last: its reuse alone would end the family.
+    for refresh in (winner.json["refresh_token"], tokens.refresh):
+        assert client.introspect(refresh) == {"active": False}
+        assert client.refresh(refresh).json["error"] == "invalid_grant"
 
 
 def test_v10_4_5_another_login_is_not_hit_by_a_revoked_family(site):
