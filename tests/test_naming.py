@@ -19,6 +19,7 @@ from idp.naming import (
     is_valid_name,
     search_form,
 )
+from idp.naming.addresses import address_after_rename
 from idp.naming.din91379 import DATA_FILE
 from idp.naming.usernames import with_suffix
 from idp.policy.errors import PolicyError
@@ -382,3 +383,57 @@ def test_policy_errors_for_missing_and_unknown_sections(raw_policy: dict) -> Non
         NamingPolicy.from_dict({**raw_policy, "passwort": {}})
     assert (caught.value.entry, caught.value.rule) == ("passwort", "unknown key")
     assert caught.value.file == "policies/naming.toml"
+
+
+# --- addresses after a name change ----------------------------------------------------------
+
+
+def _rename(policy, mail, aliases, old, new, taken=()):
+    allocator = MailAllocator({*taken}, policy)
+    return address_after_rename(policy, mail, aliases, old, new, allocator.allocate_base)
+
+
+def test_a_new_family_name_gives_a_new_address_and_keeps_the_old_as_alias(policy) -> None:
+    moved = _rename(
+        policy, "anna.schmidt@schule-mv.de", [], ("Anna", "Schmidt"), ("Anna", "Müller")
+    )
+
+    assert moved == ("anna.mueller@schule-mv.de", ["anna.schmidt@schule-mv.de"])
+
+
+def test_the_new_address_avoids_one_in_use_and_a_name_changed_back_takes_its_own(policy) -> None:
+    first = _rename(
+        policy,
+        "anna.schmidt@schule-mv.de",
+        [],
+        ("Anna", "Schmidt"),
+        ("Anna", "Müller"),
+        taken={"anna.mueller", "anna.schmidt"},
+    )
+    assert first == ("anna.mueller2@schule-mv.de", ["anna.schmidt@schule-mv.de"])
+
+    back = _rename(
+        policy,
+        first[0],
+        first[1],
+        ("Anna", "Müller"),
+        ("Anna", "Schmidt"),
+        taken={"anna.mueller", "anna.mueller2", "anna.schmidt"},
+    )
+    assert back == ("anna.schmidt@schule-mv.de", ["anna.mueller2@schule-mv.de"])
+
+
+def test_the_address_stays_without_mailbox_same_form_or_when_the_policy_keeps_it(
+    policy, raw_policy
+) -> None:
+    assert _rename(policy, None, [], ("Anna", "Schmidt"), ("Anna", "Müller")) is None
+    # "Mueller" and "Müller" form the same address
+    assert (
+        _rename(policy, "anna.mueller@schule-mv.de", [], ("Anna", "Mueller"), ("Anna", "Müller"))
+        is None
+    )
+    keeping = NamingPolicy.from_dict(_changed(raw_policy, "mail", "old_address_as_alias", False))
+    assert (
+        _rename(keeping, "anna.schmidt@schule-mv.de", [], ("Anna", "Schmidt"), ("Anna", "Müller"))
+        is None
+    )
