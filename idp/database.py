@@ -51,9 +51,26 @@ def upgrade(revision: str = "head") -> None:
     from alembic import command
 
     config = alembic_config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    sqlite = db.engine.dialect.name == "sqlite"
+    with db.engine.connect() as connection:
+        if sqlite:
+            # A batch migration copies a table and drops the old one; with foreign keys on,
+            # that drop would delete (ON DELETE CASCADE) every row referring to it. SQLite
+            # ignores this pragma inside a transaction, so it is set before the migration's.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def current_revision() -> str | None:

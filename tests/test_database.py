@@ -9,6 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from idp import database
+from idp.app import create_app
 from idp.database import head_revision
 from idp.extensions import db
 from idp.models import Rolle, Service
@@ -52,6 +54,47 @@ def test_migrations_match_the_models(app):
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
+
+
+def test_an_upgrade_keeps_the_rows_that_refer_to_a_changed_table(tmp_path, monkeypatch):
+    """Every migration from the first on, over a database holding a person with a context,
+    login and relation: nothing that refers to a table a migration rebuilds is lost."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    monkeypatch.setenv("IDP_DATABASE_URL", url)
+    site = create_app()
+    with site.app_context():
+        database.upgrade("0009")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO rolle (code, name, rollenart, org_types, rights) "
+                "VALUES ('LEHR', 'Lehrkraft', 'LEHR', '[]', '[]')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO organisation (id, typ, kennung, name, created_at) "
+                "VALUES ('00000000000000000000000000000001', 'SCHULE', '750001', 'Schule', "
+                "'2026-01-01 00:00:00')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO person (id, vorname, familienname, sortname, username, status, "
+                "must_change_password, auskunftssperre, created_at, updated_at) VALUES "
+                "('00000000000000000000000000000002', 'Tom', 'Lehrer', 'lehrer tom', "
+                "'tom.lehrer', 'aktiv', 0, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO personenkontext (id, person_id, organisation_id, rolle, valid_from, "
+                "source, created_at) VALUES ('00000000000000000000000000000003', "
+                "'00000000000000000000000000000002', '00000000000000000000000000000001', "
+                "'LEHR', '2026-01-01', 'test', '2026-01-01 00:00:00')"
+            )
+
+        database.upgrade()
+
+        with db.engine.connect() as connection:
+            kontexte = connection.exec_driver_sql("SELECT count(*) FROM personenkontext").scalar()
+            aliases = connection.exec_driver_sql("SELECT mail_aliases FROM person").scalar()
+            foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        db.engine.dispose()
+    assert kontexte == 1 and aliases == "[]" and foreign_keys == 1
 
 
 def test_policy_rows_are_copied(session, policies):

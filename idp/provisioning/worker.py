@@ -130,8 +130,13 @@ class Worker:
         services_of: dict[uuid.UUID, set[str]] = {}
         events_of: dict[uuid.UUID, list[int]] = {}
         organisations: dict[uuid.UUID, list[int]] = {}
+        services_for: dict[str | None, list[str]] = {}
         for event in events:
-            services = [code for code in self.connectors if event.service in (None, code)]
+            services = services_for.get(event.service)
+            if services is None:
+                services = services_for[event.service] = [
+                    code for code in self.connectors if event.service in (None, code)
+                ]
             if event.object_type == outbox.ORGANISATION:
                 organisations.setdefault(event.object_id, []).append(event.id)
                 continue

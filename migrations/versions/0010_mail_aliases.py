@@ -19,15 +19,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "mail_aliases",
-                idp.models.types.JSONType,
-                nullable=False,
-                server_default=sa.text("'[]'"),
-            )
-        )
+    # A plain ADD COLUMN, which SQLite knows too: a batch operation would copy the person
+    # table, and dropping the old one must not touch the rows that refer to it.
+    op.add_column(
+        "person",
+        sa.Column(
+            "mail_aliases",
+            idp.models.types.JSONType,
+            nullable=False,
+            server_default=sa.text("'[]'"),
+        ),
+    )
 
 
 def downgrade() -> None:
