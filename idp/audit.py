@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,8 +37,20 @@ class Event:
     details: dict = field(default_factory=dict)
 
 
+# One encoder for all events: json.dumps with options builds a new one per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+)
+
+
 def canonical_json(data: dict) -> str:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _CANONICAL.encode(data)
+
+
+@lru_cache(maxsize=64)
+def _utc_text(time: dt.datetime) -> str:
+    # An import stamps half a million events with the same time.
+    return time.astimezone(dt.UTC).isoformat()
 
 
 def event_hash(
@@ -53,7 +66,7 @@ def event_hash(
     """SHA-256 over every field, each length-prefixed so no two events encode the same."""
     fields = (
         str(id),
-        time.astimezone(dt.UTC).isoformat(),
+        _utc_text(time),
         actor,
         action,
         "" if target is None else "t" + target,

@@ -31,6 +31,21 @@ def new_id() -> uuid.UUID:
     return uuid_from_int(value)
 
 
+def new_ids(count: int) -> list[uuid.UUID]:
+    """`count` fresh UUID v7 in ascending order, from one read of the random source.
+
+    For bulk inserts: one system call instead of one per id, and ascending ids append to
+    the end of the primary key's index.
+    """
+    stamp = (time.time_ns() // 1_000_000) << 80 | _VERSION_7 | _VARIANT
+    random = os.urandom(10 * count)
+    values = sorted(
+        stamp | ((r >> 62) & _RANDOM_A) << 64 | (r & _RANDOM_B)
+        for r in map(int.from_bytes, (random[i : i + 10] for i in range(0, len(random), 10)))
+    )
+    return [uuid_from_int(value) for value in values]
+
+
 def uuid_from_int(value: int) -> uuid.UUID:
     """What uuid.UUID(int=...) ends in, without its argument checks (for known-good values):
     a third of the cost, which counts at a million ids per import."""

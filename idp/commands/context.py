@@ -34,7 +34,8 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def with_headless_app(func: Callable[..., Any]) -> Callable[..., Any]:
     """`with_app` for commands that never serve a page nor end a login (the provisioning
-    worker, reconciliation): the app without its web parts, which start faster."""
+    worker and reconciliation, the import): the app without its web parts, which start
+    faster."""
     return _in_app(func, web=False)
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idp.clock import now
-from idp.commands.context import UsageProblem, actor_name, print_json, with_app
+from idp.commands.context import UsageProblem, actor_name, print_json, with_headless_app
 from idp.commands.progress import progress_reporter
 from idp.extensions import db
 from idp.imports import matches, runner
@@ -77,7 +77,7 @@ def source_options(func: Callable) -> Callable:
 @import_group.command("plan")
 @source_options
 @click.option("--out", type=click.Path(dir_okay=False), help="Den ganzen Plan als JSON schreiben.")
-@with_app
+@with_headless_app
 def plan_command(
     source: str,
     path: str | None,
@@ -98,7 +98,7 @@ def plan_command(
 @import_group.command("apply")
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
 @apply_options
-@with_app
+@with_headless_app
 def apply_command(plan_file: str, allow_mass_end: bool, actor: str | None, as_json: bool) -> None:
     """Apply a plan written by `idp import plan --out` in one transaction."""
     plan = p.Plan.read(Path(plan_file))
@@ -108,7 +108,7 @@ def apply_command(plan_file: str, allow_mass_end: bool, actor: str | None, as_js
 
 @import_group.command("run")
 @source_options
-@with_app
+@with_headless_app
 def run_command(
     source: str,
     path: str | None,
@@ -128,7 +128,7 @@ def run_command(
 @import_group.command("history")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
-@with_app
+@with_headless_app
 def history_command(limit: int, as_json: bool) -> None:
     """List the latest import runs."""
     runs = runner.history(db.session, limit)
@@ -152,7 +152,7 @@ def history_command(limit: int, as_json: bool) -> None:
 
 @import_group.command("matches")
 @click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
-@with_app
+@with_headless_app
 def matches_command(as_json: bool) -> None:
     """List probable matches waiting for a decision."""
     found = matches.open_matches(db.session)
@@ -180,7 +180,7 @@ def matches_command(as_json: bool) -> None:
     help="Dieselbe Person (--confirm) oder eine andere (--reject).",
 )
 @click.option("--actor", default=None, help="Wer entscheidet (für das Protokoll).")
-@with_app
+@with_headless_app
 def decide_command(external_id: str, source: str, confirm: bool, actor: str | None) -> None:
     """Decide a probable match: the next import then updates or creates the person."""
     try:

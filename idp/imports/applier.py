@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, text, update
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from idp import audit
 from idp.bulk import CHUNK, batched, bulk_insert, chunks
 from idp.clock import now
-from idp.ids import new_id
+from idp.ids import new_id, new_ids
 from idp.imports import plan as p
 from idp.models import (
     AuditHead,
@@ -84,7 +86,8 @@ class _Applier:
         self.stamp = now()
         self.on = dt.date.fromisoformat(plan.on)
         self.org_ids: dict[tuple[str, str], uuid.UUID] = {}
-        self.new_person_ids: dict[str, uuid.UUID] = {}
+        self.new_person_ids: dict[str, uuid.UUID] = {}  # "new:<external id>" -> person id
+        self.next_id = _id_stream().__next__
         self.events: list[audit.Event] = []
         self.audited = 0
         self.outbox: dict[tuple[str, uuid.UUID], str] = {}
@@ -111,8 +114,10 @@ class _Applier:
         for chunk in batched(rows, CHUNK):
             self.session.execute(statement, chunk)
 
-    def _insert(self, model: type, rows: Iterable[dict]) -> int:
-        return bulk_insert(self.session, model.__table__, rows)
+    def _insert(
+        self, model: type, rows: Iterable[dict] | Iterable[tuple], columns: Sequence[str] | None
+    ) -> int:
+        return bulk_insert(self.session, model.__table__, rows, columns)
 
     def _event(self, action: str, target: str, org: uuid.UUID | None = None, **details) -> None:
         self.events.append(
@@ -137,24 +142,15 @@ class _Applier:
         self.outbox.setdefault((object_type, object_id), operation)
 
     def _person(self, ref: str) -> uuid.UUID:
-        if ref.startswith("new:"):
-            return self.new_person_ids[ref[4:]]
-        return uuid.UUID(ref)
+        person_id = self.new_person_ids.get(ref)
+        return uuid.UUID(ref) if person_id is None else person_id
 
     def _records(self, kind: str, items: list[tuple[str, uuid.UUID, str]]) -> None:
+        source, stamp = self.source, self.stamp
         self._insert(
             SourceRecord,
-            [
-                {
-                    "source": self.source,
-                    "kind": kind,
-                    "external_id": ext,
-                    "object_id": obj,
-                    "row_hash": digest,
-                    "updated_at": self.stamp,
-                }
-                for ext, obj, digest in items
-            ],
+            ((source, kind, ext, obj, digest, stamp) for ext, obj, digest in items),
+            ("source", "kind", "external_id", "object_id", "row_hash", "updated_at"),
         )
 
     def _rehash(self, kind: str, items: list[tuple[str, str]]) -> None:
@@ -213,7 +209,7 @@ class _Applier:
                     name=org.name,
                 )
                 self._notify("organisation", org_id, "upsert")
-            self._insert(Organisation, rows)
+            self._insert(Organisation, rows, None)
         for change in self.changes.orgs_update:
             org_id = uuid.UUID(change.id)
             values: dict[str, Any] = {}
@@ -238,49 +234,65 @@ class _Applier:
 
     def _new_persons(self) -> None:
         records: list[tuple[str, uuid.UUID, str]] = []
-        created = self._insert(Person, self._new_person_rows(records))
+        created = self._insert(
+            Person,
+            self._new_person_rows(records),
+            (
+                "id", "vorname", "familienname", "geburtsdatum", "sortname", "username", "mail",
+                "status", "must_change_password", "auskunftssperre", "created_at", "updated_at",
+            ),
+        )  # fmt: skip
         self._records("person", records)
         self.progress("Personen angelegt", created)
 
-    def _new_person_rows(self, records: list[tuple[str, uuid.UUID, str]]) -> Iterator[dict]:
+    def _new_person_rows(self, records: list[tuple[str, uuid.UUID, str]]) -> Iterator[tuple]:
         """The rows of the new persons, made as they are inserted (memory stays flat)."""
+        stamp, new_ids, next_id = self.stamp, self.new_person_ids, self.next_id
         for new in self.changes.persons_create:
-            person_id = new_id()
-            self.new_person_ids[new.external_id] = person_id
+            person_id = next_id()
+            new_ids["new:" + new.external_id] = person_id
             records.append((new.external_id, person_id, new.row_hash))
             self._event(
                 "person.angelegt", f"person:{new.username}", None, externe_id=new.external_id
             )
             self._notify("person", person_id, "upsert")
-            yield {
-                "id": person_id,
-                "vorname": new.vorname,
-                "familienname": new.familienname,
-                "geburtsdatum": _date(new.geburtsdatum),
-                "sortname": sort_key(new.familienname, new.vorname),
-                "username": new.username,
-                "mail": new.mail,
-                "status": "aktiv",
-                "must_change_password": True,
-                "auskunftssperre": False,
-                "created_at": self.stamp,
-                "updated_at": self.stamp,
-            }
+            yield (
+                person_id,
+                new.vorname,
+                new.familienname,
+                _date(new.geburtsdatum),
+                sort_key(new.familienname, new.vorname),
+                new.username,
+                new.mail,
+                "aktiv",
+                True,
+                False,
+                stamp,
+                stamp,
+            )
 
     def _person_updates(self) -> None:
+        # One executemany per set of changed fields, not one statement per person.
+        by_fields: dict[tuple[str, ...], list[dict]] = defaultdict(list)
         for change in self.changes.persons_update:
             person_id = uuid.UUID(change.id)
             values = {
-                name: _date(new) if name == "geburtsdatum" else new
+                f"b_{name}": _date(new) if name == "geburtsdatum" else new
                 for name, (_old, new) in change.changes.items()
             }
-            self.session.execute(
-                update(Person).where(Person.id == person_id).values(updated_at=self.stamp, **values)
-            )
+            by_fields[tuple(sorted(change.changes))].append({"b_id": person_id, **values})
             self._event(
                 "person.geaendert", f"person:{change.username}", None, aenderungen=change.changes
             )
             self._notify("person", person_id, "upsert")
+        table = Person.__table__
+        for names, rows in by_fields.items():
+            self._exec(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(updated_at=self.stamp, **{name: bindparam(f"b_{name}") for name in names}),
+                rows,
+            )
         self._rehash("person", [(c.external_id, c.row_hash) for c in self.changes.persons_update])
         self._rehash(
             "person",
@@ -289,7 +301,14 @@ class _Applier:
         self.progress("Personen geändert", len(self.changes.persons_update))
 
     def _kontexte(self) -> None:
-        started = self._insert(Personenkontext, self._started_kontexte())
+        started = self._insert(
+            Personenkontext,
+            self._started_kontexte(),
+            (
+                "id", "person_id", "organisation_id", "rolle", "valid_from", "valid_until",
+                "source", "created_at",
+            ),
+        )  # fmt: skip
         # Ended and changed contexts both get a new last day: one statement serves both.
         table = Personenkontext.__table__
         new_last_days = [(e.id, e.valid_until) for e in self.changes.kontexte_end if e.valid_until]
@@ -323,11 +342,15 @@ class _Applier:
             started + len(self.changes.kontexte_end) + len(self.changes.kontexte_change),
         )
 
-    def _started_kontexte(self) -> Iterator[dict]:
+    def _started_kontexte(self) -> Iterator[tuple]:
+        source, stamp, org_ids, next_id = self.source, self.stamp, self.org_ids, self.next_id
+        new_ids = self.new_person_ids
         for start in self.changes.kontexte_start:
-            person_id = self._person(start.person)
-            org_id = self.org_ids[(start.org_typ, start.org_kennung)]
-            if not start.person.startswith("new:"):
+            org_id = org_ids[(start.org_typ, start.org_kennung)]
+            person_id = new_ids.get(start.person)
+            if person_id is None:
+                # A new person's contexts are part of its creation (event and outbox).
+                person_id = uuid.UUID(start.person)
                 self._event(
                     "kontext.begonnen",
                     f"person:{start.person}",
@@ -335,17 +358,17 @@ class _Applier:
                     rolle=start.rolle,
                     organisation=start.org_kennung,
                 )
-            self._notify("person", person_id, "upsert")
-            yield {
-                "id": new_id(),
-                "person_id": person_id,
-                "organisation_id": org_id,
-                "rolle": start.rolle,
-                "valid_from": _date(start.valid_from),
-                "valid_until": _date(start.valid_until),
-                "source": self.source,
-                "created_at": self.stamp,
-            }
+                self._notify("person", person_id, "upsert")
+            yield (
+                next_id(),
+                person_id,
+                org_id,
+                start.rolle,
+                _date(start.valid_from),
+                _date(start.valid_until),
+                source,
+                stamp,
+            )
 
     def _leaving_and_returning(self) -> None:
         table = Person.__table__
@@ -371,16 +394,23 @@ class _Applier:
         leaving = {uuid.UUID(leave.id) for leave in self.changes.persons_leave}
         if leaving:
             # Forget the last row's hash, so the person's return is seen as a change.
+            # Found by object id alone, then by primary key: given the source as well, SQLite
+            # walks the whole (source, kind, external id) index instead.
             records = SourceRecord.__table__
+            ids = []
             for chunk in chunks(list(leaving)):
-                self.session.execute(
-                    update(records)
-                    .where(
-                        records.c.source == self.source,
-                        records.c.kind == "person",
-                        records.c.object_id.in_(chunk),
+                ids += [
+                    row.id
+                    for row in self.session.execute(
+                        select(records.c.id, records.c.source, records.c.kind).where(
+                            records.c.object_id.in_(chunk)
+                        )
                     )
-                    .values(row_hash="")
+                    if row.source == self.source and row.kind == "person"
+                ]
+            for chunk in chunks(ids):
+                self.session.execute(
+                    update(records).where(records.c.id.in_(chunk)).values(row_hash="")
                 )
         for leave in self.changes.persons_leave:
             self._event(
@@ -404,26 +434,24 @@ class _Applier:
         self.progress("Ausgeschieden/zurück", len(leaving) + len(self.changes.persons_return))
 
     def _links(self) -> None:
+        source, stamp, next_id, new_ids = self.source, self.stamp, self.next_id, self.new_person_ids
         rows = []
         for link in self.changes.links_start:
-            guardian, learner = self._person(link.guardian), self._person(link.learner)
-            rows.append(
-                {
-                    "id": new_id(),
-                    "erziehungsberechtigter_id": guardian,
-                    "lernender_id": learner,
-                    "art": link.art,
-                    "source": self.source,
-                    "created_at": self.stamp,
-                }
-            )
-            # A link made together with the learner is part of that person's creation event.
-            if not link.learner.startswith("new:"):
+            guardian = self._person(link.guardian)
+            learner = new_ids.get(link.learner)
+            # A link made together with the learner is part of that person's creation.
+            if learner is None:
+                learner = uuid.UUID(link.learner)
                 self._event(
                     "beziehung.angelegt", f"beziehung:{link.external_id}", None, art=link.art
                 )
-            self._notify("person", learner, "upsert")
-        self._insert(Beziehung, rows)
+                self._notify("person", learner, "upsert")
+            rows.append((next_id(), guardian, learner, link.art, source, stamp))
+        self._insert(
+            Beziehung,
+            rows,
+            ("id", "erziehungsberechtigter_id", "lernender_id", "art", "source", "created_at"),
+        )
         ended = [uuid.UUID(e.id) for e in self.changes.links_end]
         for chunk in chunks(ended):
             self.session.execute(delete(Beziehung).where(Beziehung.id.in_(chunk)))
@@ -456,25 +484,29 @@ class _Applier:
                 None,
                 externe_id=match.external_id,
             )
-        self._insert(MatchCandidate, rows)
+        self._insert(MatchCandidate, rows, None)
 
     def _write_outbox(self) -> None:
+        stamp = self.stamp
         rows = (
-            {
-                "created_at": self.stamp,
-                "service": None,
-                "object_type": kind,
-                "object_id": object_id,
-                "operation": operation,
-                "not_before": self.stamp,
-                "attempts": 0,
-                "status": "pending",
-            }
+            (stamp, None, kind, object_id, operation, stamp, 0, "pending")
             for (kind, object_id), operation in self.outbox.items()
         )
-        self.progress("Ausgang (Provisionierung)", self._insert(OutboxEvent, rows))
+        columns = (
+            "created_at", "service", "object_type", "object_id", "operation", "not_before",
+            "attempts", "status",
+        )  # fmt: skip
+        self.progress("Ausgang (Provisionierung)", self._insert(OutboxEvent, rows, columns))
 
 
+def _id_stream() -> Iterator[uuid.UUID]:
+    """New ids for inserted rows, made a chunk at a time."""
+    while True:
+        yield from new_ids(CHUNK)
+
+
+@lru_cache(maxsize=1 << 16)
 def _date(value: str | None) -> dt.date | None:
-    """A plan's ISO date (plans are JSON) as a date; None stays None."""
+    """A plan's ISO date (plans are JSON) as a date; None stays None (a plan names few
+    distinct days, each many times)."""
     return dt.date.fromisoformat(value) if value else None

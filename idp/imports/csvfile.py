@@ -12,8 +12,9 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from idp.imports.problems import Problem
@@ -138,37 +139,41 @@ def _positions(
 def _read_rows(
     text: str, header: list[str], positions: dict[str, int], label: str, table: CsvTable
 ) -> None:
+    fields = list(positions)
+    # The kept values of a row in one C call (a tuple, even for a single column).
+    pick = itemgetter(*positions.values()) if len(fields) > 1 else _single(*positions.values())
     previous_limit = csv.field_size_limit(MAX_FIELD)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter, strict=True)
         width = len(header)
-        start = 1
         next(reader)
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                # After a broken record the rest of the file cannot be trusted.
-                table.problems.append(Problem(label, start, None, _csv_message(exc)))
-                break
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            if len(row) != width:
-                table.problems.append(
-                    Problem(
-                        label,
-                        start,
-                        None,
-                        f"expected {width} fields, found {len(row)} (truncated or broken line)",
+        end = reader.line_num  # the last line of the last record read
+        rows = table.rows
+        try:
+            for row in reader:
+                start, end = end + 1, reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                if len(row) != width:
+                    table.problems.append(
+                        Problem(
+                            label,
+                            start,
+                            None,
+                            f"expected {width} fields, found {len(row)} (truncated or broken line)",
+                        )
                     )
-                )
-                continue
-            table.rows.append((start, {f: row[i].strip() for f, i in positions.items()}))
+                    continue
+                rows.append((start, dict(zip(fields, map(str.strip, pick(row)), strict=True))))
+        except csv.Error as exc:
+            # After a broken record the rest of the file cannot be trusted.
+            table.problems.append(Problem(label, end + 1, None, _csv_message(exc)))
     finally:
         csv.field_size_limit(previous_limit)
+
+
+def _single(position: int) -> Callable[[list[str]], tuple[str]]:
+    return lambda row: (row[position],)
 
 
 def _csv_message(exc: csv.Error) -> str:

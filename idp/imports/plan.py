@@ -211,11 +211,14 @@ class Plan:
     def moves(self) -> int:
         """Persons who leave one school and start at another in this plan (a school change)."""
         ending = {(e.person, e.org_kennung) for e in self.changes.kontexte_end}
-        starting = {
-            (s.person, s.org_kennung) for s in self.changes.kontexte_start if s.org_typ == "SCHULE"
-        }
         ending_people = {p for p, _ in ending}
-        return len({p for p, org in starting if p in ending_people and (p, org) not in ending})
+        # Only persons with an ending context can move (a first import starts a million).
+        starting = {
+            (s.person, s.org_kennung)
+            for s in self.changes.kontexte_start
+            if s.person in ending_people and s.org_typ == "SCHULE"
+        }
+        return len({p for p, org in starting if (p, org) not in ending})
 
     def to_json(self) -> dict[str, Any]:
         return {

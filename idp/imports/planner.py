@@ -95,6 +95,7 @@ class _Planner:
     ) -> None:
         self.session, self.policies, self.data = session, policies, data
         self.settings, self.state, self.on = settings, state, on
+        self.on_iso = on.isoformat()
         self.changes = p.Changes()
         self.problems: list[Problem] = []
         self.new_orgs: set[tuple[str, str]] = set()
@@ -290,7 +291,7 @@ class _Planner:
                 k.rolle,
                 k.org_typ,
                 k.org_kennung,
-                p.iso(k.valid_from or self.on),
+                k.valid_from.isoformat() if k.valid_from else self.on_iso,
                 p.iso(k.valid_until),
             )
         )
@@ -342,7 +343,8 @@ class _Planner:
                     )
                 )
                 continue
-            if not self._current(record):
+            current = self._current(record)
+            if not current:
                 continue  # every context of theirs has ended already: nothing to create
             rollenarten = [self.policies.roles[k.rolle].rollenart for k in record.kontexte]
             rollenart = rollenarten[0] if rollenarten else "LERN"
@@ -364,7 +366,7 @@ class _Planner:
                     record.row_hash(),
                 )
             )
-            for k in self._current(record):
+            for k in current:
                 self._start(ref, k)
 
     def _plan_leaving(self) -> None:
@@ -409,23 +411,32 @@ class _Planner:
         """Compare the export's guardian links with the stored ones, by external ids."""
         existing = link_pairs(self.session, self.data.source, self.state.external_ids)
         wanted = {(link.guardian_id, link.learner_id): link for link in self.data.links}
-        for pair, link in wanted.items():
-            if pair in existing:
-                continue
-            guardian, learner = self._ref(pair[0]), self._ref(pair[1])
-            if guardian is None or learner is None:
-                continue  # a side is a probable match or was skipped: the link waits for it
-            self.changes.links_start.append(
-                p.LinkStart(guardian, learner, link.art, f"{pair[0]}>{pair[1]}")
-            )
+        # Set differences run in C; the loops below keep the export's and the table's order.
+        if wanted.keys() - existing.keys():
+            for pair, link in wanted.items():
+                if pair in existing:
+                    continue
+                guardian, learner = self._ref(pair[0]), self._ref(pair[1])
+                if guardian is None or learner is None:
+                    continue  # a side is a probable match or was skipped: the link waits for it
+                self.changes.links_start.append(
+                    p.LinkStart(guardian, learner, link.art, f"{pair[0]}>{pair[1]}")
+                )
         # A learner in this export has all their guardians listed here: links of theirs that
         # are not listed have ended. A learner who left keeps their links until retention.
-        present = {r.external_id for r in self.data.persons} | self.data.unchanged
-        for pair, link_id in existing.items():
-            if pair[1] in present and pair not in wanted:
-                self.changes.links_end.append(
-                    p.LinkEnd(str(as_uuid(link_id)), f"{pair[0]}>{pair[1]}")
-                )
+        present = {r.external_id for r in self.data.persons}
+        unchanged = self.data.unchanged
+        ended = {
+            pair
+            for pair in existing.keys() - wanted.keys()
+            if pair[1] in unchanged or pair[1] in present
+        }
+        if ended:
+            for pair, link_id in existing.items():
+                if pair in ended:
+                    self.changes.links_end.append(
+                        p.LinkEnd(str(as_uuid(link_id)), f"{pair[0]}>{pair[1]}")
+                    )
 
     def _ref(self, external_id: str) -> str | None:
         person = self.person_ids.get(external_id)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, or_, select, type_coerce
+from sqlalchemy import Select, String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -82,13 +82,15 @@ def load_state(session: Session, source: str) -> DbState:
     ]
     # Object ids as the driver returns them: half a million UUIDs parsed cost seconds, and a
     # plan needs the ids of the few persons that change.
-    rows = session.execute(
+    rows = _driver_rows(
+        session,
         select(
             SourceRecord.external_id,
             _raw(SourceRecord.object_id),
             SourceRecord.row_hash,
-        ).where(SourceRecord.source == source, SourceRecord.kind == "person")
-    ).all()
+        ).where(SourceRecord.source == source, SourceRecord.kind == "person"),
+    )
+    externals, raw_ids, digests = zip(*rows, strict=True) if rows else ((), (), ())
     decisions = {
         ext: (person_id, decision)
         for ext, person_id, decision in session.execute(
@@ -101,9 +103,9 @@ def load_state(session: Session, source: str) -> DbState:
         head=[head.last_id, head.last_hash] if head else [0, "0" * 64],
         orgs={(o.typ, o.kennung): o for o in orgs},
         orgs_by_id={o.id: o for o in orgs},
-        hashes={ext: digest for ext, _raw_id, digest in rows},
-        raw_ids={ext: raw_id for ext, raw_id, _digest in rows},
-        external_ids={raw_id: ext for ext, raw_id, _digest in rows},
+        hashes=dict(zip(externals, digests, strict=True)),
+        raw_ids=dict(zip(externals, raw_ids, strict=True)),
+        external_ids=dict(zip(raw_ids, externals, strict=True)),
         match_decisions=decisions,
     )
 
@@ -176,21 +178,35 @@ def link_pairs(
     `external_ids` maps person ids as the driver returns them (see load_state), so no id of
     the 300,000 links of a state needs parsing.
     """
-    rows = session.execute(
+    rows = _driver_rows(
+        session,
         select(
             _raw(Beziehung.erziehungsberechtigter_id),
             _raw(Beziehung.lernender_id),
             _raw(Beziehung.id),
-        ).where(Beziehung.source == source)
+        ).where(Beziehung.source == source),
     )
-    pairs = {}
-    for guardian, learner, link_id in rows:
-        pair = (external_ids.get(guardian), external_ids.get(learner))
-        if pair[0] is not None and pair[1] is not None:
-            pairs[pair] = link_id
-    return pairs
+    if not rows:
+        return {}
+    guardians, learners, link_ids = zip(*rows, strict=True)
+    pairs = zip(map(external_ids.get, guardians), map(external_ids.get, learners), strict=True)
+    return {
+        pair: link_id
+        for pair, link_id in zip(pairs, link_ids, strict=True)
+        if pair[0] is not None and pair[1] is not None
+    }
 
 
 def _raw(column: ColumnElement) -> ColumnElement:
     """A UUID column read without SQLAlchemy's per-row conversion."""
     return type_coerce(column, String())
+
+
+def _driver_rows(session: Session, statement: Select) -> list[tuple]:
+    """All rows of `statement` as the driver returns them (tuples, values unconverted):
+    SQLAlchemy's result rows cost a second per few hundred thousand."""
+    result = session.connection().execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()

@@ -260,21 +260,23 @@ class _SipReader:
         waiting: set[str] = set()
         links = self.tables[links_file]
         path = str(links.path)
+        # Locals for the loop over a third of a million rows.
+        learner_ids, skipped_learners = self.learner_ids, self.skipped_learners
+        found = self.data.links
         for line, row in links.rows:
             number, schule, art = row["erziehungsberechtigter"], row["schule"], row.get("art")
             key = (schule, row["nummer"])
-            learner = self.learner_ids.get(key)
+            learner = learner_ids.get(key)
             if (
                 number
                 and learner is not None
-                and key not in self.skipped_learners
+                and key not in skipped_learners
                 and (not art or art in ARTEN)
             ):
                 # A valid link (what the checks below would find, without a checker per row).
-                schools_of[GUARDIAN + number].add(schule)
-                self.data.links.append(
-                    LinkRecord(GUARDIAN + number, learner, Origin(path, line), art or None)
-                )
+                guardian = GUARDIAN + number
+                schools_of[guardian].add(schule)
+                found.append(LinkRecord(guardian, learner, Origin(path, line), art or None))
                 continue
             check = RowChecker(path, line, self.problems)
             check.required(number, self.col(links_file, "erziehungsberechtigter"))
