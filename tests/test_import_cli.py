@@ -60,7 +60,8 @@ def learner_rows(export: Path) -> list[dict[str, str]]:
 def person_by_external(database_url: str, source: str, ext: str) -> dict:
     engine_sql = (
         "SELECT p.username, p.vorname, p.familienname, p.status, p.ausgeschieden_am, "
-        "p.loeschdatum, p.mail FROM person p JOIN source_record s ON s.object_id = p.id "
+        "p.loeschdatum, p.mail, p.mail_aliases FROM person p "
+        "JOIN source_record s ON s.object_id = p.id "
         "WHERE s.source = :source AND s.kind = 'person' AND s.external_id = :ext"
     )
     from sqlalchemy import create_engine, text
@@ -69,7 +70,10 @@ def person_by_external(database_url: str, source: str, ext: str) -> dict:
     try:
         with engine.connect() as conn:
             row = conn.execute(text(engine_sql), {"source": source, "ext": ext}).mappings().one()
-            return dict(row)
+            found = dict(row)
+            if isinstance(found["mail_aliases"], str):  # SQLite keeps JSON as text
+                found["mail_aliases"] = json.loads(found["mail_aliases"])
+            return found
     finally:
         engine.dispose()
 
@@ -286,6 +290,43 @@ def test_name_change_updates_the_same_person(imported, database_url, run_idp):
     after = person_by_external(database_url, "sip", "schueler:" + learner["Schüler-ID"])
     assert after["familienname"] == "Özdemir-Łukasik"
     assert after["username"] == before["username"]
+
+
+def test_a_renamed_teacher_gets_an_address_of_the_new_name_and_keeps_the_old_one(
+    imported, database_url, run_idp
+):
+    teacher = plain_teacher(imported)
+    before = person_by_external(database_url, "personal", teacher["Personalnummer"])
+    staff = imported / "personal" / "personal.csv"
+
+    def rename(family_name: str) -> dict:
+        edit_rows(
+            staff,
+            lambda rows: [
+                {**r, "Nachname": family_name}
+                if r["Personalnummer"] == teacher["Personalnummer"]
+                else r
+                for r in rows
+            ],
+        )
+        code, data, err = idp_import(
+            run_idp, database_url, "run", "--source", "personal", str(imported / "personal")
+        )
+        assert code == 0, err
+        assert data["summary"]["persons_update"] == 1
+        return person_by_external(database_url, "personal", teacher["Personalnummer"])
+
+    married = rename("Groß-Öztürk")
+
+    local, domain = married["mail"].split("@")
+    assert local.startswith(before["mail"].split("@")[0].split(".")[0] + ".gross-oeztuerk")
+    assert domain == before["mail"].split("@")[1]
+    assert married["mail_aliases"] == [before["mail"]]
+    assert married["username"] == before["username"]  # the login name stays
+
+    back = rename(teacher["Nachname"])
+
+    assert back["mail"] == before["mail"] and back["mail_aliases"] == [married["mail"]]
 
 
 def test_probable_match_is_flagged_not_duplicated(imported, database_url, run_idp):

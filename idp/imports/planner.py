@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,10 +32,12 @@ from idp.imports.state import (
     load_state,
     persons_by_id,
     persons_by_name_and_birth,
-    taken_names,
+    taken_mail_parts,
+    taken_usernames,
 )
 from idp.models import Person, Personenkontext
 from idp.naming import MailAllocator, UsernameAllocator, sort_key
+from idp.naming.addresses import address_after_rename
 from idp.policy.loader import Policies
 
 
@@ -166,6 +169,12 @@ class _Planner:
 
     # -- persons and their contexts ------------------------------------------------------
 
+    @cached_property
+    def _mails(self) -> MailAllocator:
+        """One allocator for the whole plan: new persons' addresses and the new addresses of
+        renamed persons must not meet."""
+        return MailAllocator(taken_mail_parts(self.session), self.policies.naming)
+
     def plan_persons(self) -> None:
         records = self._valid_records()
         # Unchanged persons (no record built) are present in the export all the same.
@@ -252,6 +261,17 @@ class _Planner:
                 changes[name] = [old, new]
         if "vorname" in changes or "familienname" in changes:
             changes["sortname"] = [person.sortname, sort_key(record.familienname, record.vorname)]
+            moved = address_after_rename(
+                self.policies.naming,
+                person.mail,
+                list(person.mail_aliases or []),
+                (person.vorname, person.familienname),
+                (record.vorname, record.familienname),
+                self._mails.allocate_base,
+            )
+            if moved is not None:
+                changes["mail"] = [person.mail, moved[0]]
+                changes["mail_aliases"] = [list(person.mail_aliases or []), moved[1]]
         if changes:
             self.changes.persons_update.append(
                 p.PersonUpdate(pid, record.external_id, person.username, changes, record.row_hash())
@@ -325,9 +345,8 @@ class _Planner:
             return
         keys = {(r.familienname, r.vorname, r.geburtsdatum) for r in records if r.geburtsdatum}
         look_alikes = persons_by_name_and_birth(self.session, keys)
-        taken_usernames, taken_mails = taken_names(self.session)
-        usernames = UsernameAllocator(taken_usernames, self.policies.naming)
-        mails = MailAllocator(taken_mails, self.policies.naming)
+        usernames = UsernameAllocator(taken_usernames(self.session), self.policies.naming)
+        mails = self._mails
         for record in records:
             decision = self.state.match_decisions.get(record.external_id)
             twin = look_alikes.get((record.familienname, record.vorname, record.geburtsdatum))

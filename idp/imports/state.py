@@ -21,6 +21,7 @@ from idp.models import (
     Personenkontext,
     SourceRecord,
 )
+from idp.naming.addresses import local_parts
 
 
 @dataclass(slots=True)
@@ -110,11 +111,20 @@ def load_state(session: Session, source: str) -> DbState:
     )
 
 
-def taken_names(session: Session) -> tuple[set[str], set[str]]:
-    """Every username and mail address in use (new persons' names must differ)."""
-    usernames = set(session.scalars(select(Person.username)))
-    mails = set(session.scalars(select(Person.mail).where(Person.mail.is_not(None))))
-    return usernames, mails
+def taken_usernames(session: Session) -> set[str]:
+    """Every username in use (a new person's must differ)."""
+    return set(session.scalars(select(Person.username)))
+
+
+def taken_mail_parts(session: Session) -> set[str]:
+    """The local part of every address in use, aliases included: a new address must differ
+    from all of them (the allocator hands out local parts)."""
+    parts: set[str] = set()
+    for mail, aliases in session.execute(
+        select(Person.mail, Person.mail_aliases).where(Person.mail.is_not(None))
+    ):
+        parts |= local_parts([mail, *(aliases or [])])
+    return parts
 
 
 def current_kontexte(
