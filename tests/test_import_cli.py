@@ -329,6 +329,33 @@ def test_a_renamed_teacher_gets_an_address_of_the_new_name_and_keeps_the_old_one
     assert back["mail"] == before["mail"] and back["mail_aliases"] == [married["mail"]]
 
 
+def test_a_newcomer_named_like_a_teacher_with_a_mailbox_gets_an_address_of_their_own(
+    imported, database_url, run_idp
+):
+    teacher = plain_teacher(imported)
+    existing = person_by_external(database_url, "personal", teacher["Personalnummer"])
+    namesake = {
+        **teacher,
+        "Personalnummer": "99999901",
+        "Lehrernummer": "ZZZ",
+        "Geburtsdatum": "1970-01-02" if teacher["Geburtsdatum"] != "1970-01-02" else "1971-02-03",
+    }
+    edit_rows(imported / "personal" / "personal.csv", lambda rows: [*rows, namesake])
+
+    code, data, err = idp_import(
+        run_idp, database_url, "run", "--source", "personal", str(imported / "personal")
+    )
+
+    assert code == 0, err
+    assert data["summary"]["persons_create"] == 1
+    newcomer = person_by_external(database_url, "personal", "99999901")
+    local, domain = existing["mail"].split("@")
+    assert newcomer["mail"] != existing["mail"]
+    assert newcomer["mail"].startswith(local.rstrip("0123456789")) and newcomer["mail"].endswith(
+        "@" + domain
+    )
+
+
 def test_probable_match_is_flagged_not_duplicated(imported, database_url, run_idp):
     learners = learner_rows(imported)
     twin = learners[5]
