@@ -239,8 +239,7 @@ class LdapMailConnector:
             except ldap.ALREADY_EXISTS:
                 pass
             except _UNREACHABLE as exc:
-                self._lost()
-                raise TargetUnavailable(f"LDAP {self.url}: {_describe(exc)}") from exc
+                raise self._unavailable(exc) from exc
             except ldap.LDAPError as exc:
                 rejected[account.key] = f"{dn}: {_describe(exc)}"
 
@@ -261,8 +260,7 @@ class LdapMailConnector:
             while in_flight:
                 settle(*in_flight.popleft())
         except _UNREACHABLE as exc:
-            self._lost()
-            raise TargetUnavailable(f"LDAP {self.url}: {_describe(exc)}") from exc
+            raise self._unavailable(exc) from exc
         return taken, added
 
     # -- groups -------------------------------------------------------------------------
@@ -419,8 +417,7 @@ class LdapMailConnector:
         except ldap.NO_SUCH_OBJECT:
             return
         except _UNREACHABLE as exc:
-            self._lost()
-            raise TargetUnavailable(f"LDAP {self.url}: {_describe(exc)}") from exc
+            raise self._unavailable(exc) from exc
         except ldap.LDAPError as exc:
             raise RecordRejected(f"{base}: {_describe(exc)}") from exc
 
@@ -433,8 +430,7 @@ class LdapMailConnector:
         except ldap.NO_SUCH_ATTRIBUTE as exc:
             raise _NoSuchValue(f"{dn}: {_describe(exc)}") from exc
         except _UNREACHABLE as exc:
-            self._lost()
-            raise TargetUnavailable(f"LDAP {self.url}: {_describe(exc)}") from exc
+            raise self._unavailable(exc) from exc
         except ldap.LDAPError as exc:
             raise RecordRejected(f"{dn}: {_describe(exc)}") from exc
 
@@ -451,7 +447,7 @@ class LdapMailConnector:
                     connection.start_tls_s()
                 connection.simple_bind_s(self.bind_dn, self.password)
             except (*_UNREACHABLE, ldap.LDAPError) as exc:
-                raise TargetUnavailable(f"LDAP {self.url}: {_describe(exc)}") from exc
+                raise self._unavailable(exc) from exc
             self._connection = connection
             self._ensure_tree()
         return self._connection
@@ -461,9 +457,11 @@ class LdapMailConnector:
             with contextlib.suppress(_Exists):
                 self._call("add_ext_s", dn, _modlist({"ou": [ou]}, "organizationalUnit"))
 
-    def _lost(self) -> None:
+    def _unavailable(self, exc: Exception) -> TargetUnavailable:
+        """The connection is gone: forget it (and what we knew of the groups)."""
         self._connection = None
         self._placeholder.clear()
+        return TargetUnavailable(f"LDAP {self.url}: {_describe(exc)}")
 
 
 class _Exists(RecordRejected):

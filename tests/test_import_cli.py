@@ -247,21 +247,23 @@ def test_learner_changing_school_keeps_account(imported, database_url, run_idp):
     assert all(k["valid_until"] == (today() - dt.timedelta(days=1)).isoformat() for k in old)
 
 
+def _edit_staff(export: Path, personalnummer: str, **fields: str) -> None:
+    """Change fields of one person's rows in the personnel export."""
+    edit_rows(
+        export / "personal" / "personal.csv",
+        lambda rows: [
+            {**r, **fields} if r["Personalnummer"] == personalnummer else r for r in rows
+        ],
+    )
+
+
 def test_teacher_moving_to_another_school(imported, database_url, run_idp):
     staff = read_rows(imported / "personal" / "personal.csv")[1]
     teacher = plain_teacher(imported)
     schools = {r["Dienststellennummer"] for r in staff if r["Funktion"] == "LK"}
     target = sorted(schools - {teacher["Dienststellennummer"]})[0]
     before = person_by_external(database_url, "personal", teacher["Personalnummer"])
-    edit_rows(
-        imported / "personal" / "personal.csv",
-        lambda rows: [
-            {**r, "Dienststellennummer": target}
-            if r["Personalnummer"] == teacher["Personalnummer"]
-            else r
-            for r in rows
-        ],
-    )
+    _edit_staff(imported, teacher["Personalnummer"], Dienststellennummer=target)
     code, data, err = idp_import(
         run_idp, database_url, "run", "--source", "personal", str(imported / "personal")
     )
@@ -297,18 +299,9 @@ def test_a_renamed_teacher_gets_an_address_of_the_new_name_and_keeps_the_old_one
 ):
     teacher = plain_teacher(imported)
     before = person_by_external(database_url, "personal", teacher["Personalnummer"])
-    staff = imported / "personal" / "personal.csv"
 
     def rename(family_name: str) -> dict:
-        edit_rows(
-            staff,
-            lambda rows: [
-                {**r, "Nachname": family_name}
-                if r["Personalnummer"] == teacher["Personalnummer"]
-                else r
-                for r in rows
-            ],
-        )
+        _edit_staff(imported, teacher["Personalnummer"], Nachname=family_name)
         code, data, err = idp_import(
             run_idp, database_url, "run", "--source", "personal", str(imported / "personal")
         )
