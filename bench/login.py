@@ -5,7 +5,9 @@ parameters, measures
   1. one hash verification alone (median of many): the hash-bound limit is 1 / that time
   2. complete logins through the real form (GET /login for the CSRF token, POST /login up to
      its redirect), one after another in one process, with Flask's test client (no network)
-  3. the same through `idp serve` on 127.0.0.1 with `requests` (skipped without requests)
+  3. the same over HTTP with `requests` against the production server: granian serving
+     idp.wsgi:app on 127.0.0.1 with one worker per core (bench/oidc.py starts it the same
+     way); its CPU is that of the granian processes (skipped without requests)
 Wall time counts whatever else runs on the machine; CPU time (of this process, or of the server
 process) does not, so "per core" figures and the overhead are computed from CPU time.
 Every login is a different person in a fresh browser session, so neither the brute-force guard
@@ -24,7 +26,6 @@ import secrets
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +38,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from idp.app import create_app  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+from oidc import server_command, serving  # noqa: E402
+from oidc_peer.loadgen import cpu_seconds, descendants  # noqa: E402
+
 from idp.auth import passwords  # noqa: E402
 from idp.config import Config, load_config  # noqa: E402
 from tests.web import csrf_token  # noqa: E402
@@ -204,43 +210,10 @@ def http_login(base: str) -> Callable[[int], None]:
     return login
 
 
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process `pid` has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def start_server(url: str, port: int, work: Path) -> subprocess.Popen:
-    """`idp serve` (Flask's server, as `make demo` runs it) in its own process."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("IDP_")},
-        "IDP_DATABASE_URL": url,
-        "IDP_SECRET_KEY": SECRET_KEY,
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "idp", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"idp serve stopped at once ({server.returncode})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("idp serve did not start within 60 s")
 
 
 def report(run: Run, hashing: HashTime) -> None:
@@ -306,18 +279,20 @@ def main() -> None:
             print("login form over HTTP: skipped (requests is not installed)")
             return
         port = free_port()
-        server = start_server(url, port, work)
-        try:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("IDP_")},
+            "IDP_DATABASE_URL": url,
+            "IDP_SECRET_KEY": SECRET_KEY,
+        }
+        command = server_command("granian", "idp.wsgi:app", port, REPO / ".venv" / "bin", False)
+        with serving(command, port, env, work, work / "granian.log") as pid:
             run = run_logins(
-                "login form, HTTP (idp serve)",
+                "login form, HTTP (granian)",
                 http_login(f"http://127.0.0.1:{port}"),
                 iter(range(half, args.users)),
                 args.seconds,
-                lambda: process_cpu(server.pid),
+                lambda: cpu_seconds(descendants([pid])),
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         report(run, hashing)
     finally:
         shutil.rmtree(work, ignore_errors=True)
