@@ -15,6 +15,7 @@ from idp.policy import current_policies
 from idp.provisioning.desired import account_key
 from idp.provisioning.settings import provisioning_settings
 from idp.provisioning.sync import reconcile
+from idp.provisioning.worker import Worker
 from tests.provisioning import changed, mail_directory, school, work
 from tests.slapd_server import SlapdServer
 from tests.web import data
@@ -187,6 +188,31 @@ def test_a_rejected_record_parks_only_its_event(site, slapd, directory):
         dead = s.scalars(select(OutboxEvent).where(OutboxEvent.status == "dead")).one()
         assert dead.object_id == world.teacher and "gibt es schon" in dead.last_error
         assert s.get(ProvisionedAccount, (world.teacher, "email")).status == "error"
+
+
+def test_events_of_people_no_service_concerns_are_done_without_asking_the_target(
+    site, slapd, directory
+):
+    world = school(site)
+    changed(site, world.learner, world.teacher)
+    slapd.pause()  # the directory cannot answer: nothing may depend on it
+    try:
+        with site.app_context():
+            worker = Worker(
+                db.session, current_policies(), provisioning_settings(), {"email": directory}
+            )
+            passed = worker.pass_over(100)  # in SQL, before any batch is claimed
+            db.session.remove()
+        stats = work(site, {"email": directory})
+    finally:
+        slapd.resume()
+
+    with data(site) as s:
+        status = {e.object_id: e.status for e in s.scalars(select(OutboxEvent))}
+        assert s.get(ProvisionedAccount, (world.learner, "email")) is None
+    assert passed == 1
+    assert status == {world.learner: "done", world.teacher: "pending"}  # only his is retried
+    assert stats.retried == 1 and stats.written == 0
 
 
 def test_a_directory_that_was_down_gets_everything_once_it_is_back(site, slapd, directory):

@@ -7,9 +7,11 @@ that dies leaves its events `working`; after the lease they are due again. Every
 target is idempotent and skipped when the target already holds what we would write (the
 applied fingerprint), so an event done twice changes nothing twice.
 
-A batch is worked as a whole: its persons and their facts are read with a few queries, the
-people who can hold no account anywhere are passed over in SQL, each target gets its writes
-in one go (connectors.base.write_batch), and the batch's outcome is committed once. A worker
+Before claiming, due events about persons no connected service can concern (no context of a
+role that could entitle them, no account) are marked done in one statement: after a whole
+state's import, most of its events. A claimed batch is worked as a whole: its persons and
+their facts are read with a few queries, each target gets its writes in one go
+(connectors.base.write_batch), and the batch's outcome is committed once. A worker
 killed in the middle loses only its uncommitted bookkeeping: the events come back after the
 lease and the writes are redone idempotently.
 
@@ -25,7 +27,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
@@ -38,6 +40,7 @@ from idp.models import (
     ProvisionedAccount,
     ProvisionedGroup,
 )
+from idp.policy.entitlement import possible_roles
 from idp.policy.loader import Policies
 from idp.provisioning import outbox
 from idp.provisioning.desired import Desired, Planner
@@ -46,6 +49,8 @@ from idp.provisioning.settings import ProvisioningSettings
 
 log = logging.getLogger(__name__)
 ERROR_LENGTH = 2000
+# Events passed over in SQL per run_once, in batches of the claim's size (see pass_over).
+PASS_OVER_BATCHES = 10
 IN_CHUNK = 1000  # ids per IN (...) list
 _EVENT = OutboxEvent.__table__
 
@@ -76,16 +81,57 @@ class Worker:
         self.planner = Planner(session, policies, settings.secret_key)
         self._down: dict[str, str] = {}  # services whose target failed in this run: why
         self._leases_checked: dt.datetime | None = None
+        self._roles = sorted(possible_roles(policies, list(connectors)))
 
     def run_once(self, limit: int | None = None) -> Stats:
         """Claim up to one batch of due events and work them off."""
         stats = Stats()
         self._down.clear()
-        ids = self.claim(limit or self.settings.batch_size)
+        size = limit or self.settings.batch_size
+        stats.events += self.pass_over(size * PASS_OVER_BATCHES)
+        ids = self.claim(size)
         if ids:
             self._work(ids, stats)
             self.session.commit()
         return stats
+
+    def pass_over(self, limit: int) -> int:
+        """Mark done, in one statement, up to `limit` due events about persons no connected
+        service can concern: no context of a role that could entitle them to one, and no
+        account at one (with only the mail directory connected, every learner and guardian).
+        Nothing is desired of them and nothing is to be removed; returns how many."""
+        at = now()
+        kontexte = Personenkontext.__table__
+        accounts = ProvisionedAccount.__table__
+        concerned = or_(
+            exists().where(
+                kontexte.c.person_id == _EVENT.c.object_id, kontexte.c.rolle.in_(self._roles)
+            ),
+            exists().where(
+                accounts.c.person_id == _EVENT.c.object_id,
+                accounts.c.service_code.in_(list(self.connectors)),
+            ),
+        )
+        due = (
+            select(_EVENT.c.id)
+            .where(
+                _EVENT.c.status == "pending",
+                _EVENT.c.not_before <= at,
+                _EVENT.c.object_type == outbox.PERSON,
+                ~concerned,
+            )
+            .order_by(_EVENT.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        passed = self.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(due.scalar_subquery()))
+            .values(status="done", claimed_at=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        self.session.commit()
+        return passed
 
     def claim(self, limit: int) -> list[int]:
         at = now()
