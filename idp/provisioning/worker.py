@@ -49,7 +49,7 @@ from idp.provisioning.settings import ProvisioningSettings
 
 log = logging.getLogger(__name__)
 ERROR_LENGTH = 2000
-# Events passed over in SQL per run_once, in batches of the claim's size (see pass_over).
+# Events passed over in SQL per statement, in batches of the claim's size (see pass_over).
 PASS_OVER_BATCHES = 10
 IN_CHUNK = 1000  # ids per IN (...) list
 _EVENT = OutboxEvent.__table__
@@ -88,7 +88,13 @@ class Worker:
         stats = Stats()
         self._down.clear()
         size = limit or self.settings.batch_size
-        stats.events += self.pass_over(size * PASS_OVER_BATCHES)
+        # All due events nobody needs are passed over first (each chunk its own transaction),
+        # so that the batch claimed next holds the ones that do.
+        while True:
+            passed = self.pass_over(size * PASS_OVER_BATCHES)
+            stats.events += passed
+            if passed < size * PASS_OVER_BATCHES:
+                break
         ids = self.claim(size)
         if ids:
             self._work(ids, stats)
