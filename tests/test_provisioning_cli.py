@@ -127,10 +127,10 @@ def test_a_worker_killed_mid_batch_leaves_nothing_twice(site, slapd, env, tmp_pa
             ids.append(teacher.id)
         s.commit()
     changed(site, *ids)
-    # Small batches, so that the worker is still busy when it is killed (a batch of the
-    # default size is written in a fraction of a second).
+    # One event per batch, so that the worker is still busy when the first entries show (a
+    # batch of the default size is written in a fraction of a second).
     config = Path(env["IDP_CONFIG"])
-    config.write_text(config.read_text(encoding="utf-8") + "batch_size = 10\n", encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8") + "batch_size = 1\n", encoding="utf-8")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     full_env.update({"IDP_SECRET_KEY": TEST_SECRET, **env})
     command = [sys.executable, "-m", "idp", "worker"]
@@ -142,8 +142,10 @@ def test_a_worker_killed_mid_batch_leaves_nothing_twice(site, slapd, env, tmp_pa
         while time.monotonic() < deadline and len(_uids(slapd, env["BASE_DN"])) < 40:
             time.sleep(0.05)
     finally:
+        slapd.pause()  # the worker now waits for an answer: it dies in the middle of a write
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        slapd.resume()
     halfway = len(_uids(slapd, env["BASE_DN"]))
     assert 0 < halfway < 400, halfway
 
