@@ -133,14 +133,19 @@ def write_batch(
             refused_groups[group.key] = str(exc)
     rejected: dict[str, str] = {}
     for account in accounts:
-        refused = [
-            refused_groups[m.group] for m in account.memberships if m.group in refused_groups
-        ]
-        if refused:
-            rejected[account.key] = refused[0]
+        refused = group_refusal(account, refused_groups)
+        if refused is not None:
+            rejected[account.key] = refused
             continue
         try:
             connector.upsert_account(account)
         except RecordRejected as exc:
             rejected[account.key] = str(exc)
     return rejected
+
+
+def group_refusal(account: Account, refused_groups: Mapping[str, str]) -> str | None:
+    """Why one of the account's groups was refused (the account is refused with it), or None."""
+    return next(
+        (refused_groups[m.group] for m in account.memberships if m.group in refused_groups), None
+    )

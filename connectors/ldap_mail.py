@@ -35,7 +35,15 @@ from ldap.controls import SimplePagedResultsControl
 from ldap.dn import escape_dn_chars
 from ldap.filter import escape_filter_chars
 
-from connectors.base import MEMBER, Account, Group, Membership, RecordRejected, TargetUnavailable
+from connectors.base import (
+    MEMBER,
+    Account,
+    Group,
+    Membership,
+    RecordRejected,
+    TargetUnavailable,
+    group_refusal,
+)
 from connectors.settings import ConnectorConfigError, env_name, secret
 
 ACTIVE, DISABLED = "aktiv", "deaktiviert"
@@ -209,11 +217,9 @@ class LdapMailConnector:
             except RecordRejected as exc:
                 refused_groups[key] = str(exc)
         for account in accounts:
-            refused = [
-                refused_groups[m.group] for m in account.memberships if m.group in refused_groups
-            ]
-            if refused:
-                rejected[account.key] = refused[0]
+            refused = group_refusal(account, refused_groups)
+            if refused is not None:
+                rejected[account.key] = refused
             elif account.key not in added and account.key not in rejected:
                 try:
                     self.upsert_account(account)

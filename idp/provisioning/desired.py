@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import INSTRUCTOR, LEARNER, MEMBER, Account, Group, Membership
+from idp.bulk import chunks
 from idp.models import Organisation, Person, Personenkontext
 from idp.oidc.claims import pairwise_sub
 from idp.policy.entitlement import PersonFacts, Reason, entitlement, possible_roles, release
@@ -75,9 +76,7 @@ class Planner:
         removed. The others are read with a few queries per thousand persons."""
         codes = {code for wanted in services.values() for code in wanted}
         roles = sorted(possible_roles(self.policies, codes))
-        everyone = list(services)
-        for start in range(0, len(everyone), CHUNK):
-            chunk = everyone[start : start + CHUNK]
+        for chunk in chunks(list(services), CHUNK):
             hopeful = set(
                 self.session.scalars(
                     select(Personenkontext.person_id)

@@ -31,6 +31,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
+from idp.bulk import chunks
 from idp.clock import now
 from idp.models import (
     Organisation,
@@ -227,8 +228,7 @@ class Worker:
         if not services_of:
             return {}
         rows: dict[tuple[uuid.UUID, str], ProvisionedAccount] = {}
-        for start in range(0, len(services_of), IN_CHUNK):
-            ids = list(services_of)[start : start + IN_CHUNK]
+        for ids in chunks(list(services_of), IN_CHUNK):
             for row in self.session.scalars(
                 select(ProvisionedAccount).where(
                     ProvisionedAccount.person_id.in_(ids),
@@ -250,10 +250,10 @@ class Worker:
 
     def _finish(self, ids: list[int], problems: dict[int, Problems], stats: Stats) -> None:
         done = [event_id for event_id in ids if event_id not in problems]
-        for start in range(0, len(done), IN_CHUNK):
+        for chunk in chunks(done, IN_CHUNK):
             self.session.execute(
                 update(OutboxEvent)
-                .where(OutboxEvent.id.in_(done[start : start + IN_CHUNK]))
+                .where(OutboxEvent.id.in_(chunk))
                 .values(status="done", last_error=None, claimed_at=None)
                 .execution_options(synchronize_session=False)
             )
@@ -456,11 +456,11 @@ class _Target:
 
     def _group_rows(self, keys: list[str]) -> dict[str, ProvisionedGroup]:
         found: dict[str, ProvisionedGroup] = {}
-        for start in range(0, len(keys), IN_CHUNK):
+        for chunk in chunks(keys, IN_CHUNK):
             for row in self.session.scalars(
                 select(ProvisionedGroup).where(
                     ProvisionedGroup.service_code == self.service,
-                    ProvisionedGroup.group_key.in_(keys[start : start + IN_CHUNK]),
+                    ProvisionedGroup.group_key.in_(chunk),
                 )
             ):
                 found[row.group_key] = row
