@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import contextlib
 from collections.abc import Container, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 import ldap
 from ldap.controls import SimplePagedResultsControl
@@ -54,6 +55,7 @@ WINDOW = 512
 # policy attribute -> LDAP attribute (single-valued ones first)
 SINGLE = {"username": "uid", "vorname": "givenName", "familienname": "sn", "mail": "mail"}
 MULTI = {"organisation_kennung": "ou"}
+T = TypeVar("T")
 _UNREACHABLE = (
     ldap.SERVER_DOWN,
     ldap.TIMEOUT,
@@ -199,13 +201,15 @@ class LdapMailConnector:
                 for membership in account.memberships:
                     joining.setdefault(membership.group, []).append(added[account.key])
         refused_groups: dict[str, str] = {}
+        made = self._add_groups(
+            [group for group in groups if group.key in absent_groups], joining, refused_groups
+        )
+        for key in made:
+            joining.pop(key, None)  # its members came with it
         for group in groups:
+            if group.key in made or group.key in refused_groups:
+                continue
             try:
-                if group.key in absent_groups and self._add_group(
-                    group, joining.get(group.key, [])
-                ):
-                    joining.pop(group.key, None)  # its members came with it
-                    continue
                 self.upsert_group(group)
             except RecordRejected as exc:
                 refused_groups[group.key] = str(exc)
@@ -233,23 +237,10 @@ class LdapMailConnector:
         """Take every account; add the absent ones without waiting for each answer. Returns
         all accounts taken, and key -> DN of those added. An entry that exists already is
         left to the caller's search-and-modify path."""
-        connection = self._bound()
         taken: list[Account] = []
         added: dict[str, str] = {}
-        in_flight: collections.deque[tuple[int, Account, str]] = collections.deque()
 
-        def settle(message_id: int, account: Account, dn: str) -> None:
-            try:
-                connection.result3(message_id)
-                added[account.key] = dn
-            except ldap.ALREADY_EXISTS:
-                pass
-            except _UNREACHABLE as exc:
-                raise self._unavailable(exc) from exc
-            except ldap.LDAPError as exc:
-                rejected[account.key] = f"{dn}: {_describe(exc)}"
-
-        try:
+        def adds() -> Iterator[tuple[str, list, Account]]:
             for account in accounts:
                 taken.append(account)
                 if account.key not in absent:
@@ -259,15 +250,68 @@ class LdapMailConnector:
                 except RecordRejected as exc:
                     rejected[account.key] = str(exc)
                     continue
-                modlist = _modlist(self._attributes(account), "inetOrgPerson")
-                in_flight.append((connection.add_ext(dn, modlist), account, dn))
+                yield dn, _modlist(self._attributes(account), "inetOrgPerson"), account
+
+        for dn, account, error in self._pipelined_adds(adds()):
+            if error is None:
+                added[account.key] = dn
+            elif not isinstance(error, ldap.ALREADY_EXISTS):
+                rejected[account.key] = f"{dn}: {_describe(error)}"
+        return taken, added
+
+    def _add_groups(
+        self, groups: Iterable[Group], members: dict[str, list[str]], refused: dict[str, str]
+    ) -> set[str]:
+        """Add groups we never wrote, each with its `members` (none: the placeholder), without
+        waiting for each answer. Returns the keys of those added; one that exists after all
+        is left to the caller."""
+        added: set[str] = set()
+        adds = (
+            (
+                self._group_dn(group.key),
+                _modlist(
+                    {**_group_attributes(group), "member": members.get(group.key) or [self.groups]},
+                    "groupOfNames",
+                ),
+                group,
+            )
+            for group in groups
+        )
+        for dn, group, error in self._pipelined_adds(adds):
+            if error is None:
+                added.add(group.key)
+                self._placeholder[group.key] = not members.get(group.key)
+            elif not isinstance(error, ldap.ALREADY_EXISTS):
+                refused[group.key] = f"{dn}: {_describe(error)}"
+        return added
+
+    def _pipelined_adds(
+        self, adds: Iterable[tuple[str, list, T]]
+    ) -> Iterator[tuple[str, T, Exception | None]]:
+        """Send each add (DN, modlist, what it is for) without waiting for its answer, at most
+        WINDOW in flight; yields (DN, what it is for, the LDAP error or None) as the answers
+        come, in order. An unreachable server raises TargetUnavailable."""
+        connection = self._bound()
+        in_flight: collections.deque[tuple[int, str, T]] = collections.deque()
+
+        def answer(message_id: int, dn: str, tag: T) -> tuple[str, T, Exception | None]:
+            try:
+                connection.result3(message_id)
+            except _UNREACHABLE:
+                raise
+            except ldap.LDAPError as exc:
+                return dn, tag, exc
+            return dn, tag, None
+
+        try:
+            for dn, modlist, tag in adds:
+                in_flight.append((connection.add_ext(dn, modlist), dn, tag))
                 if len(in_flight) >= WINDOW:
-                    settle(*in_flight.popleft())
+                    yield answer(*in_flight.popleft())
             while in_flight:
-                settle(*in_flight.popleft())
+                yield answer(*in_flight.popleft())
         except _UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
-        return taken, added
 
     # -- groups -------------------------------------------------------------------------
     def upsert_group(self, group: Group) -> None:

@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from idp.commands import (
-    activations,
-    audit,
-    clients,
-    database,
-    demo,
-    imports,
-    keys,
-    oidc,
-    policy,
-    provisioning,
-    retention,
-    saml,
-    serve,
-    users,
-)
 from idp.commands.context import UsageProblem
 from idp.config import ConfigError
 from idp.policy.errors import PolicyError
 
+# Each command's name -> the module of idp/commands/ that registers it. A command's module is
+# imported only when that command runs: `idp worker` or `idp sync` need neither the console
+# nor the OpenID keys, and start faster without them.
+COMMANDS = {
+    "activations": "activations",
+    "audit": "audit",
+    "clients": "clients",
+    "db": "database",
+    "demo-data": "demo",
+    "demo-logins": "demo",
+    "import": "imports",
+    "keys": "keys",
+    "oidc": "oidc",
+    "outbox": "provisioning",
+    "policy": "policy",
+    "retention": "retention",
+    "saml": "saml",
+    "serve": "serve",
+    "sync": "provisioning",
+    "users": "users",
+    "worker": "provisioning",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    """The `idp` group: loads a command's module when the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"idp.commands.{module}").register(self)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -39,25 +60,6 @@ from idp.policy.errors import PolicyError
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """schul-idp: Identitäten und Single Sign-on für die Schulen des Landes."""
     ctx.obj = {"config_path": config_path}
-
-
-for module in (
-    database,
-    policy,
-    provisioning,
-    serve,
-    users,
-    audit,
-    demo,
-    imports,
-    retention,
-    keys,
-    saml,
-    clients,
-    oidc,
-    activations,
-):
-    module.register(cli)
 
 
 def main() -> None:

@@ -113,6 +113,9 @@ class _Comparison:
         self.same = getattr(connector, "comparable", lambda account: account)
         self.wanted: dict[str, Desired] = {}
         self.wanted_groups: dict[str, Group] = {}
+        # The fingerprint of each account to write, taken as it goes out (while the target
+        # stores the ones before it), for the record of what was written.
+        self.written_hashes: dict[str, str] = {}
         # The groups to write: known, and filled in, once every account has been seen.
         self.groups_to_write: list[Group] = []
 
@@ -126,10 +129,12 @@ class _Comparison:
                 self.wanted_groups.setdefault(group.key, group)
             if d.key not in self.held:
                 report.missing.append(d.key)
-                yield d.account
             elif fingerprint(self.same(d.account)) != fingerprint(self.same(self.held[d.key])):
                 report.changed.append(d.key)
-                yield d.account
+            else:
+                continue
+            self.written_hashes[d.key] = d.account.fingerprint()
+            yield d.account
         report.extra = sorted(set(self.held) - set(self.wanted))
         if self.connector.has_groups:
             for key, group in self.wanted_groups.items():
@@ -166,7 +171,7 @@ def _repair(
         if key in rejected or d.account is None:
             continue
         state = {
-            "desired_hash": d.account.fingerprint(),
+            "desired_hash": comparison.written_hashes[key],
             "status": "ok" if d.account.active else "disabled",
             "last_error": None,
             "applied_at": now(),
@@ -181,7 +186,7 @@ def _repair(
             for name, value in state.items():
                 setattr(row, name, value)
     if added:
-        session.execute(insert(ProvisionedAccount), added)
+        session.execute(insert(ProvisionedAccount.__table__), added)
     for key in report.extra:
         connector.delete_account(key)
         session.execute(
