@@ -32,7 +32,6 @@ def setup_config(app: Flask, config: Config) -> None:
     app.config["SECRET_KEY"] = ensure_secret_key_file(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url
     app.config["SQLALCHEMY_ECHO"] = config["database"]["echo"]
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
 
 
 def setup_logging(app: Flask) -> None:
@@ -45,6 +44,9 @@ def setup_database(app: Flask) -> None:
 
     database.install_sqlite_pragmas()
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            database.ping_when_idle(engine)
 
 
 def setup_policies(app: Flask) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import DisconnectionError
 
 import migrations
 from idp.extensions import db
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+# A pooled connection that waited longer than this is tested before use (a restarted database
+# or a firewall's idle timeout may have closed it). One that another request gave back a moment
+# ago is not: testing every checkout costs PostgreSQL a round trip per request.
+PING_AFTER_IDLE_SECONDS = 10.0
 # Alembic is imported where a migration is asked about, not when the app starts: every
 # command and server process imports this module, few of them migrate.
 
@@ -35,6 +41,27 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Test connections that idled in `engine`'s pool for `idle_seconds` before handing them
+    out; a dead one is replaced by a new connection (SQLAlchemy's pessimistic disconnect
+    handling, not for every checkout as `pool_pre_ping` does)."""
+
+    def note_checkin(dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection, record, proxy) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(str(error)) from error
+
+    event.listen(engine, "checkin", note_checkin)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def alembic_config() -> AlembicConfig:

@@ -100,6 +100,37 @@ def test_token_responses_are_not_stored_by_caches(site):
         assert reply.status_code == 200 and "no-store" in reply.headers["Cache-Control"]
 
 
+def test_token_endpoint_leaves_a_browser_session_alone(site):
+    rp.school(site, teacher=False)
+    client = rp.register(site, "stundenplan")
+    request = rp.authorization(client, "openid offline_access")
+    b = browser(site)
+    response = rp.sign_in(b, request, "lea.lern")
+    cookie = b.cookie(site)
+    with data(site) as s:
+        seen_before = s.scalars(select(LoginSession.last_seen_at)).one()
+
+    # Posted from the browser (a client page), the login cookie goes along: it must not count.
+    answer = b.client.post(
+        "/oidc/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": rp.code_from(response, request),
+            "redirect_uri": client.redirect_uri,
+            "code_verifier": request.verifier,
+        },
+        auth=(client.client_id, client.secret),
+    )
+
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers and "Cookie" not in answer.vary
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Pragma"] == "no-cache"
+    assert b.cookie(site) == cookie
+    with data(site) as s:
+        assert s.scalars(select(LoginSession.last_seen_at)).one() == seen_before
+
+
 def test_client_secret_post_is_accepted(site):
     rp.school(site, teacher=False)
     client = rp.register(site, "stundenplan")

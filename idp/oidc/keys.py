@@ -87,6 +87,8 @@ class _AppKeys:
     saml: SamlKeys | None = None
     # (kid, typ) -> the encoded protected header and the key to sign with
     compact: dict[tuple[str, str], tuple[bytes, Any]] = field(default_factory=dict)
+    # kid -> the public key, parsed; a kid is the key's thumbprint, so this never goes stale
+    verifiers: dict[str, SigningJWK] = field(default_factory=dict)
 
 
 def signing_key(session: Session, alg: str = "ES256") -> tuple[str, SigningJWK]:
@@ -137,8 +139,15 @@ def verification_key(session: Session, kid: str) -> SigningJWK | None:
     """The public key with this kid if it is still published (tokens signed with it are valid)."""
     if not isinstance(kid, str):  # it comes from an untrusted token header
         return None
+    # Asked every time: a key stops verifying the moment its grace period ends.
     jwk = session.scalar(select(SigningKey.public_jwk).where(SigningKey.kid == kid, _published()))
-    return None if jwk is None else import_key(jwk)  # type: ignore[return-value]
+    if jwk is None:
+        return None
+    parsed = _app_keys().verifiers
+    found = parsed.get(kid)
+    if found is None:
+        found = parsed[kid] = import_key(jwk)  # type: ignore[assignment]
+    return found
 
 
 def saml_keys(session: Session) -> SamlKeys:

@@ -9,18 +9,22 @@ reuse detection, client credentials. No implicit, hybrid or password grant.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Request, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.grants.util import create_half_hash
-from flask import g
+from flask import Request, Response, g
+from flask import request as flask_request
 from sqlalchemy import bindparam, insert, select, update
 
 from idp.clock import now
@@ -60,6 +64,37 @@ _PERSONS = Person.__table__
 _PERSON = select(*PERSON_COLUMNS).where(
     _PERSONS.c.id == bindparam("person_id", type_=_PERSONS.c.id.type)
 )
+# Codes are written, read with their person, and marked used with plain statements, like
+# refresh tokens below.
+_CODE_COLUMNS = (
+    "code_hash",
+    "client_id",
+    "login_session_id",
+    "redirect_uri",
+    "scope",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "auth_time",
+    "acr",
+    "amr",
+    "expires_at",
+    "used_at",
+    "family_id",
+)
+_CODE_AND_PERSON = (
+    select(*(_CODES.c[name] for name in _CODE_COLUMNS), *PERSON_COLUMNS)
+    .join_from(_CODES, _PERSONS, _PERSONS.c.id == _CODES.c.person_id)
+    .where(_CODES.c.code_hash == bindparam("hash"))
+)
+_INSERT_CODE = insert(_CODES)
+# Only a code nobody has used yet: of two requests racing with the same code, one wins.
+_MARK_CODE_USED = (
+    update(_CODES)
+    .where(_CODES.c.code_hash == bindparam("hash"), _CODES.c.used_at.is_(None))
+    .values(used_at=bindparam("at"), family_id=bindparam("family"))
+)
+_CODE_FAMILY = select(_CODES.c.family_id).where(_CODES.c.code_hash == bindparam("hash"))
 # Refresh tokens are read with their person in one query, and written with plain
 # statements: nothing reads those rows again in the request.
 _REFRESH_TOKENS = RefreshToken.__table__
@@ -111,6 +146,33 @@ class PersonRow:
 def person_row(person_id: uuid.UUID) -> PersonRow | None:
     row = db.session.execute(_PERSON, {"person_id": person_id}).first()
     return None if row is None else PersonRow(*row)
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A stored authorization code as the token request reads it (Authlib's code mixin)."""
+
+    code_hash: str
+    client_id: str
+    login_session_id: uuid.UUID | None
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    auth_time: dt.datetime
+    acr: str | None
+    amr: list
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+    family_id: uuid.UUID | None
+
+    get_redirect_uri = AuthorizationCode.get_redirect_uri
+    get_scope = AuthorizationCode.get_scope
+    get_nonce = AuthorizationCode.get_nonce
+    get_auth_time = AuthorizationCode.get_auth_time
+    get_acr = AuthorizationCode.get_acr
+    get_amr = AuthorizationCode.get_amr
 
 
 @dataclass(frozen=True)
@@ -312,7 +374,7 @@ class OpenIDConnect(OpenIDCode):
 
     def encode_id_token(self, token, request):
         client: ClientSnapshot = request.client
-        code: AuthorizationCode = request.authorization_code
+        code: IssuedCode = request.authorization_code
         person: PersonRow = request.user
         settings = oidc_settings()
         issued = int(time.time())
@@ -344,31 +406,39 @@ class OpenIDConnect(OpenIDCode):
 class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH
 
+    def generate_authorization_code(self) -> str:
+        return tokens.new_opaque()
+
     def save_authorization_code(self, code, request):
         login = request.idp_login
         settings = oidc_settings()
         data = request.payload.data
-        db.session.add(
-            AuthorizationCode(
-                code_hash=tokens.opaque_hash(code),
-                client_id=request.client.client_id,
-                person_id=request.user.id,
-                login_session_id=login.id,
-                redirect_uri=request.payload.redirect_uri or "",
-                scope=request.client.get_allowed_scope(request.payload.scope or ""),
-                nonce=data.get("nonce"),
-                code_challenge=data.get("code_challenge"),
-                code_challenge_method=data.get("code_challenge_method"),
-                auth_time=login.auth_time,
-                acr=acr_for(login.amr),
-                amr=list(login.amr),
-                expires_at=now() + dt.timedelta(seconds=settings.code_seconds),
-            )
+        db.session.execute(
+            _INSERT_CODE,
+            {
+                "code_hash": tokens.opaque_hash(code),
+                "client_id": request.client.client_id,
+                "person_id": request.user.id,
+                "login_session_id": login.id,
+                "redirect_uri": request.payload.redirect_uri or "",
+                "scope": request.client.get_allowed_scope(request.payload.scope or ""),
+                "nonce": data.get("nonce"),
+                "code_challenge": data.get("code_challenge"),
+                "code_challenge_method": data.get("code_challenge_method"),
+                "auth_time": login.auth_time,
+                "acr": acr_for(login.amr),
+                "amr": list(login.amr),
+                "expires_at": now() + dt.timedelta(seconds=settings.code_seconds),
+            },
         )
 
     def query_authorization_code(self, code, client):
-        found = db.session.get(AuthorizationCode, tokens.opaque_hash(code))
-        if found is None or found.client_id != client.client_id:
+        row = db.session.execute(_CODE_AND_PERSON, {"hash": tokens.opaque_hash(code)}).first()
+        if row is None:
+            return None
+        split = len(_CODE_COLUMNS)
+        found = IssuedCode(*row[:split])
+        if found.client_id != client.client_id:
             return None
         if found.used_at is not None:
             # A code used twice: whatever the first use got is revoked (RFC 6749 4.1.2).
@@ -377,18 +447,29 @@ class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
             return None
         if found.expires_at <= now():
             return None
+        self.request.idp_person = PersonRow(*row[split:])  # read in the same query
         return found
 
     def delete_authorization_code(self, authorization_code):
         # Kept, marked used, so a second use can be recognised (and is refused).
-        authorization_code.used_at = now()
+        family = self.request.idp_context.family_id
+        marked = db.session.execute(
+            _MARK_CODE_USED, {"hash": authorization_code.code_hash, "at": now(), "family": family}
+        )
+        if marked.rowcount != 1:
+            # Exchanged by another request since it was read: both get nothing that lasts.
+            revoke_family(family)
+            other = db.session.execute(_CODE_FAMILY, {"hash": authorization_code.code_hash})
+            other_family = other.scalar()
+            if other_family is not None:
+                revoke_family(other_family)
+            raise InvalidGrantError()
 
     def authenticate_user(self, authorization_code):
-        person = person_row(authorization_code.person_id)
+        person = self.request.idp_person
         if not person_may_use(person, self.request.client):
             return None
         family = uuid.uuid4()
-        authorization_code.family_id = family
         self.request.idp_context = Context(
             person=person,
             family_id=family,
@@ -548,11 +629,46 @@ class Introspection(IntrospectionEndpoint):
         if token.person_id is None:
             return True
         client = clients.lookup(db.session, token.client_id)
-        person = db.session.get(Person, token.person_id)
-        return client is not None and person_may_use(person, client)
+        return client is not None and person_may_use(person_row(token.person_id), client)
+
+
+class OAuthPayload(FlaskOAuth2Payload):
+    """The request's parameters, looked up once: Authlib asks for them a dozen times."""
+
+    @cached_property
+    def data(self):
+        return self._request.values
+
+    @cached_property
+    def datalist(self):
+        return dict(self.data.lists())
+
+
+class OAuthRequest(FlaskOAuth2Request):
+    """Authlib's request on Flask's request object itself, not its context-local proxy, with
+    the URL built plainly: Authlib only checks its scheme and host (secure transport), and
+    Flask's `request.url` decodes the whole IRI for that."""
+
+    def __init__(self, request: Request) -> None:
+        url = f"{request.scheme}://{request.host}{request.path}"
+        OAuth2Request.__init__(self, request.method, url, headers=request.headers)
+        self._request = request
+        self.payload = OAuthPayload(request)
+
+
+# One encoder for every response: flask.json builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class Server(AuthorizationServer):
+    def create_oauth2_request(self, request):
+        return OAuthRequest(flask_request._get_current_object())  # type: ignore[attr-defined]
+
+    def handle_response(self, status_code, payload, headers):
+        if isinstance(payload, dict):
+            payload = _JSON.encode(payload)
+        return Response(payload, status=status_code, headers=headers)
+
     def query_client(self, client_id):
         return clients.lookup(db.session, client_id) if client_id else None
 

@@ -11,7 +11,8 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
@@ -42,13 +43,13 @@ CLAIMS_SUPPORTED = [
     *(claim for claim, _scope in CLAIMS.values() if claim.startswith("urn:")),
 ]  # fmt: skip
 ASKED = "oidc_gefragt"  # session: authorize requests sent to log in afresh, and when
-# Built once: every authorization notes which client the login signed in to.
+# Built once: every authorization notes which client the login signed in to, in one
+# statement that leaves a note made before as it is. (SQLite, PostgreSQL)
 _CLIENT_SESSIONS = ClientSession.__table__
-_CLIENT_SESSION = select(_CLIENT_SESSIONS.c.client_id).where(
-    _CLIENT_SESSIONS.c.login_session_id == bindparam("login"),
-    _CLIENT_SESSIONS.c.client_id == bindparam("client"),
+_NOTE_CLIENT_SESSION = (
+    sqlite_insert(_CLIENT_SESSIONS).on_conflict_do_nothing(),
+    pg_insert(_CLIENT_SESSIONS).on_conflict_do_nothing(),
 )
-_ADD_CLIENT_SESSION = insert(_CLIENT_SESSIONS)
 
 
 @blueprint.get("/.well-known/openid-configuration")
@@ -117,12 +118,11 @@ def authorize() -> Response | str | tuple:
     if not decision.allowed:
         return _denied(grant, decision.message)
     _forget_asked()
-    signed_in = {"login": login.id, "client": client.client_id}
-    if db.session.execute(_CLIENT_SESSION, signed_in).first() is None:
-        db.session.execute(
-            _ADD_CLIENT_SESSION,
-            {"login_session_id": login.id, "client_id": client.client_id, "person_id": person.id},
-        )
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    db.session.execute(
+        _NOTE_CLIENT_SESSION[postgresql],
+        {"login_session_id": login.id, "client_id": client.client_id, "person_id": person.id},
+    )
     grant.request.idp_login = login
     response = authorization.create_authorization_response(grant=grant, grant_user=person)
     db.session.commit()
@@ -281,13 +281,19 @@ def _problem(message: str, status: int) -> tuple:
 
 
 def init_app(app) -> None:
-    from idp.auth import csrf
+    from idp.auth import csrf, sessions
 
-    # Clients authenticate these with their credentials, not with a browser session; the
-    # logout endpoint is called by clients too and checks its confirmation form itself; an
-    # authorization request may come as a POST from the client's page (OIDC Core 3.1.2.1)
-    # and can only send a code to the client's own registered address.
-    for view in (token, revoke, introspect, userinfo, end_session, authorize):
+    # Clients authenticate these with their credentials or a bearer token, not with a
+    # browser session: no session is read or saved for them. The logout endpoint is called
+    # by clients too and checks its confirmation form itself; an authorization request may
+    # come as a POST from the client's page (OIDC Core 3.1.2.1) and can only send a code to
+    # the client's own registered address.
+    api = (token, revoke, introspect, userinfo)
+    for view in (*api, end_session, authorize):
         csrf.exempt(view)
     app.register_blueprint(blueprint)
+    api_endpoints = {f"{blueprint.name}.{view.__name__}" for view in api}
+    sessions.without_session(
+        app, *(rule.rule for rule in app.url_map.iter_rules() if rule.endpoint in api_endpoints)
+    )
     logout.init_app(app)
