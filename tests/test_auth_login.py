@@ -15,7 +15,7 @@ from sqlalchemy import select
 from idp.auth import passwords
 from idp.models import LoginSession, Person, PersonStatus
 from tests import factories as f
-from tests.web import PASSWORD, browser, data, with_password
+from tests.web import PASSWORD, browser, csrf_token, data, with_password
 
 FAILED = "Die Anmeldung ist fehlgeschlagen"
 
@@ -261,6 +261,27 @@ def test_every_form_needs_its_csrf_token(site):
 
     assert response.status_code == 400
     assert "Formular ist abgelaufen" in response.text
+
+
+def test_the_empty_form_is_shared_but_every_visitor_gets_a_token_of_their_own(site):
+    _learner(site)
+    first, second = site.test_client(), site.test_client()
+    second.set_cookie("sprache", "en")
+
+    token = csrf_token(first.get("/login").text)
+    page = second.get("/login").text
+    other = csrf_token(page)
+    refused = second.post(
+        "/login", data={"csrf_token": token, "login_name": "anna.schulz", "password": PASSWORD}
+    )
+    accepted = first.post(
+        "/login", data={"csrf_token": token, "login_name": "anna.schulz", "password": PASSWORD}
+    )
+
+    assert token != other
+    assert 'lang="en"' in page
+    assert refused.status_code == 400
+    assert accepted.status_code == 302
 
 
 def test_v6_2_6_v6_2_7_password_fields_are_masked_and_allow_password_managers(site):

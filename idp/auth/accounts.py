@@ -8,7 +8,18 @@ import uuid
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, String, bindparam, cast, func, or_, select
+from sqlalchemy import (
+    Date,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from idp.auth import passwords, totp
@@ -16,7 +27,7 @@ from idp.auth.guard import ACCOUNT, IP
 from idp.auth.settings import AuthSettings
 from idp.clock import now, today
 from idp.models import Organisation, Person, Personenkontext, PersonStatus, TotpCredential
-from idp.policy.facts import load_person_facts
+from idp.policy.facts import PERSON_COLUMNS, load_person_facts
 from idp.policy.loader import Policies
 from idp.policy.second_factor import (
     decided_by_roles,
@@ -37,36 +48,64 @@ class PasswordRejected(ValueError):
 
 def find_account(session: Session, login_name: str) -> Person | None:
     """The person logging in as `login_name`: username or mail address, any letter case."""
-    return find_login(session, login_name).person
+    found = find_login(session, login_name).person
+    return session.get(Person, found.id) if found is not None else None
+
+
+# A person as a login reads them: a plain row (not an ORM object) of what the policy rules
+# read and of the password fields. Pages that change a person load the object.
+LoginPerson = Row
+_PERSON = Person.__table__
+_TOTP = TotpCredential.__table__
+_KONTEXT = Personenkontext.__table__
+_ORGANISATION = Organisation.__table__
 
 
 @dataclass(frozen=True)
 class Account:
     """The person behind a login name, with what a login asks about them next."""
 
-    person: Person | None
+    person: LoginPerson | None
     enrolled: bool = False  # has a confirmed second factor
     roles: tuple[tuple[str, str], ...] = ()  # (rolle, organisation type) active today
 
 
 # Built once: every login asks this, and building it costs more than running it on SQLite.
+# Core tables: a row costs half of what loading an ORM object does.
 _ROLES = (
     select(
-        func.aggregate_strings(Personenkontext.rolle + "@" + cast(Organisation.typ, String), ",")
+        func.aggregate_strings(
+            _KONTEXT.c.rolle + "@" + cast(_ORGANISATION.c.typ, String),
+            # Written into the statement: a separator given as a string is a parameter that
+            # is rendered into the SQL anew on every execution.
+            literal_column("','"),
+        )
     )
-    .join(Organisation, Organisation.id == Personenkontext.organisation_id)
+    .select_from(_KONTEXT.join(_ORGANISATION, _ORGANISATION.c.id == _KONTEXT.c.organisation_id))
     .where(
-        Personenkontext.person_id == Person.id,
+        _KONTEXT.c.person_id == _PERSON.c.id,
         Personenkontext.active_on(bindparam("on", type_=Date())),
     )
-    .correlate(Person)
+    .correlate(_PERSON)
     .scalar_subquery()
 )
 _NAME = bindparam("name", type_=String())
 _FIND_LOGIN = (
-    select(Person, TotpCredential.confirmed_at, _ROLES)
-    .outerjoin(TotpCredential, TotpCredential.person_id == Person.id)
-    .where(or_(Person.username == _NAME, Person.mail == _NAME))
+    select(
+        *PERSON_COLUMNS,
+        _PERSON.c.password_hash,
+        _PERSON.c.must_change_password,
+        _PERSON.c.password_set_at,
+        _TOTP.c.confirmed_at,
+        _ROLES,
+    )
+    .select_from(_PERSON.outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id))
+    .where(or_(_PERSON.c.username == _NAME, _PERSON.c.mail == _NAME))
+)
+_REHASH = (
+    update(_PERSON)
+    .where(_PERSON.c.id == bindparam("person_id", type_=_PERSON.c.id.type))
+    .values(password_hash=bindparam("new_hash"))
 )
 
 
@@ -78,9 +117,9 @@ def find_login(session: Session, login_name: str) -> Account:
     found = session.execute(_FIND_LOGIN, {"name": name, "on": today()}).first()
     if found is None:
         return Account(None)
-    person, confirmed, joined = found
+    *_, confirmed, joined = found
     pairs = tuple(tuple(item.split("@", 1)) for item in (joined or "").split(",") if item)
-    return Account(person, confirmed is not None, pairs)  # type: ignore[arg-type]
+    return Account(found, confirmed is not None, pairs)  # type: ignore[arg-type]
 
 
 def min_length(session: Session, policies: Policies, settings: AuthSettings, person: Person) -> int:
@@ -91,7 +130,7 @@ def min_length(session: Session, policies: Policies, settings: AuthSettings, per
 def needs_second_factor(
     session: Session,
     policies: Policies,
-    person: Person,
+    person: Person | LoginPerson,
     roles: tuple[tuple[str, str], ...] | None = None,
 ) -> bool:
     """Whether policy requires this person to have a second factor.
@@ -147,14 +186,16 @@ def issue_initial_password(settings: AuthSettings, person: Person) -> str:
     return password
 
 
-def initial_password_expired(settings: AuthSettings, person: Person) -> bool:
+def initial_password_expired(settings: AuthSettings, person: Person | LoginPerson) -> bool:
     """An initial password not changed within `initial_valid_days` no longer works."""
     if not person.must_change_password or person.password_set_at is None:
         return False
     return now() - person.password_set_at > dt.timedelta(days=settings.initial_valid_days)
 
 
-def second_factor_ok(session: Session, settings: AuthSettings, person: Person, code: str) -> bool:
+def second_factor_ok(
+    session: Session, settings: AuthSettings, person: Person | LoginPerson, code: str
+) -> bool:
     """A current TOTP code or an unused recovery code of the person."""
     cred = totp.credential(session, person.id)
     if cred is None:
@@ -168,7 +209,7 @@ def second_factor_ok(session: Session, settings: AuthSettings, person: Person, c
 class Attempt:
     """The result of checking a login form: who, and by which methods (RFC 8176)."""
 
-    person: Person | None
+    person: LoginPerson | None
     amr: tuple[str, ...] = ()
     enrolled: bool = False  # has a confirmed second factor
     had_failures: bool = True  # the account has failed attempts on record
@@ -182,7 +223,9 @@ class Attempt:
 FAILED = Attempt(None)
 
 
-def guard_keys(settings: AuthSettings, login_name: str, person: Person | None, ip: str) -> dict:
+def guard_keys(
+    settings: AuthSettings, login_name: str, person: Person | LoginPerson | None, ip: str
+) -> dict:
     # A person's username and mail address share one counter.
     name = person.username if person is not None else login_name
     return {
@@ -227,7 +270,7 @@ def check_credentials(
         return FAILED
     assert person is not None
     if new_hash:
-        person.password_hash = new_hash
+        session.execute(_REHASH, {"person_id": person.id, "new_hash": new_hash})
     if code or blocked:
         if code and second_factor_ok(session, settings, person, code):
             return Attempt(
@@ -256,7 +299,11 @@ def check_code(
 
 
 def logged_in(
-    session: Session, settings: AuthSettings, person: Person, ip: str, had_failures: bool = True
+    session: Session,
+    settings: AuthSettings,
+    person: Person | LoginPerson,
+    ip: str,
+    had_failures: bool = True,
 ) -> None:
     """A login completed: forget the account's failures, note it in the security log."""
     if had_failures:
@@ -264,7 +311,7 @@ def logged_in(
     _log("login.success", person, ip)
 
 
-def _log(event: str, person: Person | None, ip: str, **details: object) -> None:
+def _log(event: str, person: Person | LoginPerson | None, ip: str, **details: object) -> None:
     extra = " ".join(f"{k}={v}" for k, v in details.items())
     subject = person.id if person is not None else "-"
     security_log.info("%s person=%s ip=%s %s", event, subject, ip, extra)

@@ -28,8 +28,10 @@ IP = "ip"
 # Built once: every login attempt looks its counters up, every failure counts. Core
 # statements, no ORM objects.
 _THROTTLE = LoginThrottle.__table__
+# An attempt always has one key of each kind: two fixed parameters, no list to expand (an
+# expanding IN is compiled anew on every execution).
 _LOOK = select(_THROTTLE.c.kind, _THROTTLE.c.last_failure_at, _THROTTLE.c.blocked_until).where(
-    _THROTTLE.c.key_hash.in_(bindparam("keys", expanding=True))
+    _THROTTLE.c.key_hash.in_([bindparam(ACCOUNT), bindparam(IP)])
 )
 _AT = bindparam("at", type_=_THROTTLE.c.last_failure_at.type)
 _QUIET_SINCE = case(
@@ -133,7 +135,7 @@ class Guard:
     def look(self, session: Session, keys: dict[str, str]) -> GuardState:
         """The kinds that are blocked now, and those with failures on record at all."""
         at = now()
-        rows = session.execute(_LOOK, {"keys": list(keys.values())}).all()
+        rows = session.execute(_LOOK, {ACCOUNT: keys[ACCOUNT], IP: keys[IP]}).all()
         return GuardState(
             blocked={
                 row.kind

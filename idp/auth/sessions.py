@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from blinker import Namespace
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, Serializer, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
@@ -145,15 +146,33 @@ SIGNED = "a."
 _SIGNED_KEYS = frozenset({"csrf_token"})
 
 
+class _UncompressedSerializer(URLSafeSerializer):
+    """Signed and URL-safe like its parent, without first trying zlib: a CSRF token and two
+    times never get shorter, and setting up zlib costs more than signing them."""
+
+    def dump_payload(self, obj: object) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 def _signer(app: Flask) -> URLSafeSerializer:
     found = app.extensions.get("idp.signed_sessions")
     if found is None:
-        found = app.extensions["idp.signed_sessions"] = URLSafeSerializer(
+        found = app.extensions["idp.signed_sessions"] = _UncompressedSerializer(
             app.config["SECRET_KEY"],
             salt="idp.anonymous-session",
             signer_kwargs={"digest_method": hashlib.sha256},
         )
     return found
+
+
+# app.extensions key: paths whose requests never read or write a session (see `without_session`).
+SESSIONLESS = "idp.sessionless_paths"
+
+
+def without_session(app: Flask, *paths: str) -> None:
+    """Requests to `paths` neither read nor write a session: API endpoints whose callers
+    authenticate with their own credentials or a bearer token, never with a browser's login."""
+    app.extensions.setdefault(SESSIONLESS, set()).update(paths)
 
 
 def token_hash(token: str) -> str:
@@ -173,7 +192,9 @@ def is_valid(record: SessionRow | LoginSession, at: dt.datetime) -> bool:
 class DatabaseSessionInterface(SessionInterface):
     """Flask session interface storing sessions as `LoginSession` rows."""
 
-    def open_session(self, app: Flask, request: Request) -> ServerSession:
+    def open_session(self, app: Flask, request: Request) -> ServerSession | None:
+        if request.path in app.extensions.get(SESSIONLESS, ()):
+            return None  # Flask's null session: nothing read, nothing saved, no cookie
         token = request.cookies.get(self.get_cookie_name(app))
         if not token:
             return ServerSession()

@@ -8,8 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from idp.auth import accounts, stepup, totp
@@ -34,6 +45,7 @@ blueprint = Blueprint("auth", __name__)
 IN_PROGRESS = "anmeldung"
 PENDING_SECRET = "totp_neu"  # noqa: S105 (a session key, not a secret)
 IN_PROGRESS_LIMIT = dt.timedelta(minutes=10)
+_TOKEN_SLOT = "csrf-token-of-this-visitor"  # noqa: S105 (where the real token goes)
 
 
 def failed_message() -> str:
@@ -59,6 +71,8 @@ def login() -> Response | str:
     if current is not None and request.method == "GET":
         person = db.session.get(Person, current.person_id)
         login_name = person.username if person is not None else ""
+    if request.method == "GET" and current is None and not login_name:
+        return _empty_login_form()
     errors: dict[str, str] = {}
     error = None
     if request.method == "POST":
@@ -82,6 +96,26 @@ def login() -> Response | str:
         errors=errors,
         error=error,
         reauth=current is not None,
+    )
+
+
+def _empty_login_form() -> str:
+    """The login form as an anonymous visitor first sees it. Only its CSRF token differs from
+    one visitor to the next, so it is rendered once per language and process, not per visit."""
+    if request.query_string or "_flashes" in session or current_app.jinja_env.auto_reload:
+        # The language link carries the query; messages are shown once; templates may change.
+        return _render_login_form(csrf_token=generate_csrf)
+    pages = current_app.extensions.setdefault("idp.login_forms", {})
+    key = (str(get_locale()), request.script_root)
+    page = pages.get(key)
+    if page is None:
+        page = pages[key] = _render_login_form(csrf_token=lambda: _TOKEN_SLOT)
+    return page.replace(_TOKEN_SLOT, generate_csrf(), 1)
+
+
+def _render_login_form(**context) -> str:
+    return render_template(
+        "auth/login.html", login_name="", errors={}, error=None, reauth=False, **context
     )
 
 
@@ -237,7 +271,9 @@ def confirm_enrolment(person: Person, code: str) -> int | None:
 
 
 def _advance(
-    person: Person | None, amr: list[str], attempt: accounts.Attempt | None = None
+    person: Person | accounts.LoginPerson | None,
+    amr: list[str],
+    attempt: accounts.Attempt | None = None,
 ) -> Response:
     """The next step of a login, or its completion.
 
@@ -270,7 +306,7 @@ def _advance(
     return _complete(person, amr)
 
 
-def _complete(person: Person, amr: list[str]) -> Response:
+def _complete(person: Person | accounts.LoginPerson, amr: list[str]) -> Response:
     had_failures = (session.pop(IN_PROGRESS, None) or {}).get("failures", True)
     target = stepup.take_return_to() or url_for("portal.start")
     establish(session, person.id, amr)  # type: ignore[arg-type]
