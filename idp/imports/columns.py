@@ -86,7 +86,7 @@ def file_info(tables: dict[str, CsvTable]) -> dict[str, dict]:
             "sha256": t.sha256,
             "encoding": t.encoding,
             "delimiter": t.delimiter,
-            "rows": len(t.rows),
+            "rows": len(t.lines),
         }
         for name, t in tables.items()
     }

@@ -12,9 +12,9 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from pathlib import Path
 
 from idp.imports.problems import Problem
@@ -23,22 +23,39 @@ from idp.imports.problems import Problem
 MAX_FIELD = 4096
 DELIMITERS = ";,"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Rows parsed and picked per step of the quote-free path (memory stays flat).
+CHUNK = 20_000
 
 
 @dataclass
 class CsvTable:
-    """The rows of one file: (line number, {our field: value}) for the mapped columns only."""
+    """The rows of one file, mapped columns only: per row its line number and its values
+    (stripped) in the order of `fields`."""
 
     path: Path
     encoding: str
     delimiter: str
     sha256: str
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    fields: tuple[str, ...] = ()
+    lines: list[int] = field(default_factory=list)
+    values: list[tuple[str, ...]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(line number, {our field: value}) per row, for readers that go row by row."""
+        fields = self.fields
+        for line, values in zip(self.lines, self.values, strict=True):
+            yield line, dict(zip(fields, values, strict=True))
+
+    def column(self, name: str) -> list[str] | None:
+        """One field's values, row by row (None if the file lacks its optional column)."""
+        if name not in self.fields:
+            return None
+        return list(map(itemgetter(self.fields.index(name)), self.values))
 
 
 def read_csv(
@@ -66,7 +83,7 @@ def read_csv(
     if positions is None:
         return table
     _read_rows(text, header, positions, label, table)
-    if not table.rows and not table.problems:
+    if not table.lines and not table.problems:
         table.problems.append(
             Problem(
                 label,
@@ -139,37 +156,86 @@ def _positions(
 def _read_rows(
     text: str, header: list[str], positions: dict[str, int], label: str, table: CsvTable
 ) -> None:
-    fields = list(positions)
+    table.fields = tuple(positions)
     # The kept values of a row in one C call (a tuple, even for a single column).
-    pick = itemgetter(*positions.values()) if len(fields) > 1 else _single(*positions.values())
+    pick = itemgetter(*positions.values()) if len(positions) > 1 else _single(*positions.values())
     previous_limit = csv.field_size_limit(MAX_FIELD)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter, strict=True)
-        width = len(header)
-        next(reader)
-        end = reader.line_num  # the last line of the last record read
-        rows = table.rows
-        try:
-            for row in reader:
-                start, end = end + 1, reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # blank line
-                if len(row) != width:
-                    table.problems.append(
-                        Problem(
-                            label,
-                            start,
-                            None,
-                            f"expected {width} fields, found {len(row)} (truncated or broken line)",
-                        )
-                    )
-                    continue
-                rows.append((start, dict(zip(fields, map(str.strip, pick(row)), strict=True))))
-        except csv.Error as exc:
-            # After a broken record the rest of the file cannot be trusted.
-            table.problems.append(Problem(label, end + 1, None, _csv_message(exc)))
+        quoted = '"' in text or len(header) == 1
+        if quoted or not _read_unquoted(text, len(header), max(positions.values()), pick, table):
+            _read_row_by_row(text, len(header), pick, label, table)
     finally:
         csv.field_size_limit(previous_limit)
+
+
+def _read_unquoted(
+    text: str,
+    width: int,
+    last: int,
+    pick: Callable[[list[str]], tuple[str, ...]],
+    table: CsvTable,
+) -> bool:
+    """The rows of a file without a quote, split by C calls a chunk at a time; False (nothing
+    kept) if a row needs `_read_row_by_row` to say what is wrong with it.
+
+    Without quotes a record is one line and a field what lies between two delimiters, as the
+    csv module reads it, provided lines end only where it ends them (CR, LF: str.splitlines
+    also ends them at NEL and the Unicode separators) and no field is over the limit.
+    """
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return False
+    lines = text.splitlines()
+    del lines[0]  # the header
+    if max(map(len, lines), default=0) > MAX_FIELD:
+        return False
+    delimiter = table.delimiter
+    if list(map(methodcaller("count", delimiter), lines)).count(width - 1) != len(lines):
+        return False  # a blank, truncated or broken line
+    # Split no further than the last column kept: fewer strings made and dropped.
+    split = methodcaller("split", delimiter, last + 1)
+    count = len(table.fields)
+    values: list[tuple[str, ...]] = []
+    for start in range(0, len(lines), CHUNK):
+        picked = list(map(pick, map(split, lines[start : start + CHUNK])))
+        values += zip(
+            *(map(str.strip, map(itemgetter(i), picked)) for i in range(count)), strict=True
+        )
+    table.lines = list(range(2, len(values) + 2))
+    table.values = values
+    return True
+
+
+def _read_row_by_row(
+    text: str,
+    width: int,
+    pick: Callable[[list[str]], tuple[str, ...]],
+    label: str,
+    table: CsvTable,
+) -> None:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter, strict=True)
+    next(reader)
+    end = reader.line_num  # the last line of the last record read
+    lines, values = table.lines, table.values
+    try:
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != width:
+                table.problems.append(
+                    Problem(
+                        label,
+                        start,
+                        None,
+                        f"expected {width} fields, found {len(row)} (truncated or broken line)",
+                    )
+                )
+                continue
+            lines.append(start)
+            values.append(tuple(map(str.strip, pick(row))))
+    except csv.Error as exc:
+        # After a broken record the rest of the file cannot be trusted.
+        table.problems.append(Problem(label, end + 1, None, _csv_message(exc)))
 
 
 def _single(position: int) -> Callable[[list[str]], tuple[str]]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from operator import eq, methodcaller
 
 # Part of every hash: change it when a reader turns the same rows into different records.
 VERSION = "raw-1"
+_hexdigest = methodcaller("hexdigest")
 
 
 class RowDigests:
@@ -26,10 +28,16 @@ class RowDigests:
         # fields unambiguously.
         self._prefix = f"{VERSION}\x1e{policies_hash}\x1e"
 
-    def of(self, fields: Iterable[str]) -> str:
-        """The hash of one person's raw fields, in the order the reader gives them."""
-        return hashlib.sha256((self._prefix + "\x1f".join(fields)).encode()).hexdigest()
+    def many(self, rows: Iterable[Iterable[str]]) -> list[str]:
+        """The hash of each person's raw fields, in the order the reader gives them (the
+        calls chained in C: no Python per row)."""
+        joined = map(self._prefix.__add__, map("\x1f".join, rows))
+        return list(map(_hexdigest, map(hashlib.sha256, map(str.encode, joined))))
 
     def unchanged(self, external_id: str, digest: str) -> bool:
         """Whether the last import stored exactly this hash for `external_id`."""
         return self._stored.get(external_id) == digest
+
+    def unchanged_many(self, external_ids: Iterable[str], digests: Iterable[str]) -> list[bool]:
+        """`unchanged` for each pair of external id and hash."""
+        return list(map(eq, map(self._stored.get, external_ids), digests))

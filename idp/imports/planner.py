@@ -14,8 +14,10 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import filterfalse
+from operator import itemgetter
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from idp.clock import now, today
@@ -27,18 +29,24 @@ from idp.imports.state import (
     DbState,
     KontextRow,
     OrgRow,
+    TakenUsernames,
     current_kontexte,
     link_pairs,
     load_state,
     persons_by_id,
     persons_by_name_and_birth,
     taken_mail_parts,
-    taken_usernames,
 )
 from idp.models import Person, Personenkontext
 from idp.naming import MailAllocator, UsernameAllocator, sort_key
 from idp.naming.addresses import address_after_rename
+from idp.naming.policy import SEPARATORS
+from idp.naming.usernames import with_suffix
 from idp.policy.loader import Policies
+
+# A new person's usernames are looked up one by one while they cost less than reading all
+# in use: each new person's few names cost about as much as reading fifty (measured, SQLite).
+NAMES_ASKED_PER_PERSON = 50
 
 
 @dataclass(frozen=True)
@@ -175,10 +183,12 @@ class _Planner:
         renamed persons must not meet."""
         return MailAllocator(taken_mail_parts(self.session), self.policies.naming)
 
+    def _allocate_mail(self, base: str) -> str:
+        # The addresses in use are read when the first address is made (most plans make none).
+        return self._mails.allocate_base(base)
+
     def plan_persons(self) -> None:
         records = self._valid_records()
-        # Unchanged persons (no record built) are present in the export all the same.
-        seen = {r.external_id for r in records} | self.data.unchanged | self.data.skipped_ids
         hashes = self.state.hashes
         changed: list[tuple[PersonRecord, uuid.UUID]] = []
         new: list[PersonRecord] = []
@@ -191,7 +201,12 @@ class _Planner:
             self.person_ids[record.external_id] = pid
             if known != record.row_hash():
                 changed.append((record, pid))
-        missing = [self.state.person_id(ext) for ext in hashes if ext not in seen]
+        # Unchanged persons (no record built) are present in the export all the same; the
+        # stored ids are sifted in C, the unchanged (nearly all) first.
+        absent = filterfalse(self.data.unchanged.__contains__, hashes)
+        absent = filterfalse(self.data.skipped_ids.__contains__, absent)
+        read = {r.external_id for r in records}
+        missing = [self.state.person_id(ext) for ext in absent if ext not in read]
         ids = [pid for _r, pid in changed] + missing
         persons = persons_by_id(self.session, ids)
         kontexte = current_kontexte(self.session, ids, self.on, self.data.source)
@@ -267,7 +282,7 @@ class _Planner:
                 list(person.mail_aliases or []),
                 (person.vorname, person.familienname),
                 (record.vorname, record.familienname),
-                self._mails.allocate_base,
+                self._allocate_mail,
             )
             if moved is not None:
                 changes["mail"] = [person.mail, moved[0]]
@@ -345,8 +360,7 @@ class _Planner:
             return
         keys = {(r.familienname, r.vorname, r.geburtsdatum) for r in records if r.geburtsdatum}
         look_alikes = persons_by_name_and_birth(self.session, keys)
-        usernames = UsernameAllocator(taken_usernames(self.session), self.policies.naming)
-        mails = self._mails
+        creating: list[tuple[PersonRecord, list[KontextRecord]]] = []
         for record in records:
             decision = self.state.match_decisions.get(record.external_id)
             twin = look_alikes.get((record.familienname, record.vorname, record.geburtsdatum))
@@ -363,14 +377,18 @@ class _Planner:
                 )
                 continue
             current = self._current(record)
-            if not current:
-                continue  # every context of theirs has ended already: nothing to create
+            if current:  # else every context of theirs has ended already: nothing to create
+                creating.append((record, current))
+        taken = self._taken_usernames([record for record, _current in creating])
+        usernames = UsernameAllocator(taken, self.policies.naming)
+        for record, current in creating:
             rollenarten = [self.policies.roles[k.rolle].rollenart for k in record.kontexte]
-            rollenart = rollenarten[0] if rollenarten else "LERN"
-            username = usernames.allocate(record.vorname, record.familienname, rollenart)
+            username = usernames.allocate(
+                record.vorname, record.familienname, self._rollenart(record)
+            )
             mail = None
             if any(self.policies.naming.gets_mailbox(r) for r in rollenarten):
-                local = mails.allocate(record.vorname, record.familienname)
+                local = self._mails.allocate(record.vorname, record.familienname)
                 mail = f"{local}@{self.settings.mail_domain}"
             ref = f"new:{record.external_id}"
             self.person_ids[record.external_id] = ref
@@ -387,6 +405,50 @@ class _Planner:
             )
             for k in current:
                 self._start(ref, k)
+
+    def _rollenart(self, record: PersonRecord) -> str:
+        """The rollenart a new person's username is formed for: their first context's."""
+        if not record.kontexte:
+            return "LERN"
+        return self.policies.roles[record.kontexte[0].rolle].rollenart
+
+    def _taken_usernames(self, records: list[PersonRecord]) -> TakenUsernames | set[str]:
+        """The usernames in use, with the names the allocator will try for `records` read at
+        once: per base name as many as there are new persons with it, and more while some of
+        those are taken (any name beyond is read when tried).
+
+        For many new persons (a first import) every username is read instead: cheaper then.
+        """
+        in_use = self.session.scalar(select(func.count()).select_from(Person))
+        if len(records) * NAMES_ASKED_PER_PERSON >= in_use:
+            return set(self.session.scalars(select(Person.username)))
+        naming = self.policies.naming
+        length, first = naming.username_max_length, naming.first_suffix
+        wanted = Counter(
+            naming.username_base(r.vorname, r.familienname, self._rollenart(r))[:length].rstrip(
+                SEPARATORS
+            )
+            for r in records
+        )
+        taken = TakenUsernames(self.session)
+        tries = {base: count + 2 for base, count in wanted.items()}
+        while tries:
+            names = {}
+            for base, count in tries.items():
+                try:
+                    names[base] = [base] + [
+                        with_suffix(base, number, length)
+                        for number in range(first, first + count - 1)
+                    ]
+                except ValueError:
+                    continue  # no room for a suffix: the allocator says so when it gets there
+            taken.ask(name for found in names.values() for name in found)
+            tries = {
+                base: 2 * len(found)
+                for base, found in names.items()
+                if taken.free(found) < wanted[base]
+            }
+        return taken
 
     def _plan_leaving(self) -> None:
         """Persons all of whose current contexts (of any source) end with this plan."""
@@ -429,25 +491,24 @@ class _Planner:
     def plan_links(self) -> None:
         """Compare the export's guardian links with the stored ones, by external ids."""
         existing = link_pairs(self.session, self.data.source, self.state.external_ids)
-        wanted = {(link.guardian_id, link.learner_id): link for link in self.data.links}
-        # Set differences run in C; the loops below keep the export's and the table's order.
-        if wanted.keys() - existing.keys():
-            for pair, link in wanted.items():
-                if pair in existing:
-                    continue
-                guardian, learner = self._ref(pair[0]), self._ref(pair[1])
-                if guardian is None or learner is None:
-                    continue  # a side is a probable match or was skipped: the link waits for it
-                self.changes.links_start.append(
-                    p.LinkStart(guardian, learner, link.art, f"{pair[0]}>{pair[1]}")
-                )
+        links = self.data.links
+        wanted = dict(zip(map(itemgetter(0, 1), links), links, strict=True))
+        # The differences are found in C (filterfalse with a dict's own lookup), in the
+        # export's and the table's order, without copying either side into a set.
+        for pair in filterfalse(existing.__contains__, wanted):
+            guardian, learner = self._ref(pair[0]), self._ref(pair[1])
+            if guardian is None or learner is None:
+                continue  # a side is a probable match or was skipped: the link waits for it
+            self.changes.links_start.append(
+                p.LinkStart(guardian, learner, wanted[pair].art, f"{pair[0]}>{pair[1]}")
+            )
         # A learner in this export has all their guardians listed here: links of theirs that
         # are not listed have ended. A learner who left keeps their links until retention.
         present = {r.external_id for r in self.data.persons}
         unchanged = self.data.unchanged
         ended = {
             pair
-            for pair in existing.keys() - wanted.keys()
+            for pair in filterfalse(wanted.__contains__, existing)
             if pair[1] in unchanged or pair[1] in present
         }
         if ended:
@@ -471,7 +532,10 @@ class _Planner:
         )
         if not self.ending_at:
             return verdict  # nothing ends: no need to count what is active
-        totals = self._active_totals()
+        source_total = self.session.scalar(
+            select(func.count()).select_from(Personenkontext).where(self._active())
+        )
+        totals = self._active_totals(source_total)
         for kennung, ending in sorted(self.ending_at.items()):
             total = totals.get(kennung, 0)
             if total and ending / total > self.settings.school_share:
@@ -484,7 +548,7 @@ class _Planner:
                     }
                 )
         verdict.source_ending = sum(self.ending_at.values())
-        verdict.source_total = sum(totals.values())
+        verdict.source_total = source_total
         over_source = (
             verdict.source_total
             and verdict.source_ending / verdict.source_total > self.settings.source_share
@@ -492,12 +556,43 @@ class _Planner:
         verdict.tripped = bool(verdict.schools or over_source)
         return verdict
 
-    def _active_totals(self) -> dict[str, int]:
+    def _active(self) -> ColumnElement[bool]:
+        """SQL condition: an active context of this source."""
+        return and_(Personenkontext.source == self.data.source, Personenkontext.active_on(self.on))
+
+    def _active_totals(self, source_total: int) -> dict[str, int]:
+        """Active contexts of this source per school with ending contexts (Klassen counted
+        with their school), each counted only as far as the breaker needs: a school with
+        more than ending / share stays under its share however many more it has.
+
+        Where those counts would read about as much as counting all, all are counted.
+        """
+        share = self.settings.school_share
+        caps = {k: int(n / share) + 2 for k, n in self.ending_at.items()} if share > 0 else {}
+        if not caps or 2 * sum(caps.values()) > source_total:
+            return self._all_totals()
+        orgs_of: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for org_id in self.state.orgs_by_id:
+            school = self.state.school_of(org_id)
+            if school is not None and school.kennung in caps:
+                orgs_of[school.kennung].append(org_id)
+        counts: dict[str, int] = {}
+        for kennung, org_ids in orgs_of.items():
+            active = (
+                select(Personenkontext.id)
+                .where(self._active(), Personenkontext.organisation_id.in_(org_ids))
+                .limit(caps[kennung])
+                .subquery()
+            )
+            counts[kennung] = self.session.scalar(select(func.count()).select_from(active))
+        return counts
+
+    def _all_totals(self) -> dict[str, int]:
         """Active contexts of this source per school (Klassen counted with their school)."""
         counts: Counter[str] = Counter()
         rows = self.session.execute(
             select(Personenkontext.organisation_id, func.count())
-            .where(Personenkontext.source == self.data.source, Personenkontext.active_on(self.on))
+            .where(self._active())
             .group_by(Personenkontext.organisation_id)
         )
         for org_id, count in rows:

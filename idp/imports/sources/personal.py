@@ -66,7 +66,7 @@ def _dienststellen(
     land: tuple[str, str],
 ) -> dict[str, str]:
     found: dict[str, str] = {}
-    for line, row in table.rows:
+    for line, row in table.rows():
         check = RowChecker(str(table.path), line, problems)
         kennung = check.required(row["kennung"], columns["kennung"])
         name = check.required(row["name"], columns["name"])
@@ -93,7 +93,7 @@ def _staff(
     problems: list[Problem],
 ) -> None:
     persons: dict[str, PersonRecord] = {}
-    for line, row in table.rows:
+    for line, row in table.rows():
         check = RowChecker(str(table.path), line, problems)
         ext = check.required(row["external_id"], columns["external_id"])
         familienname = check.name(row["familienname"], columns["familienname"])

@@ -6,8 +6,10 @@ columns (Förderbedarf, LRS, Staatsangehörigkeit, addresses) are dropped as eac
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
+from itertools import compress, repeat
+from operator import add, eq, ne, not_
 from pathlib import Path
 
 from idp.imports.columns import FileSpec, file_info, read_files, resolve
@@ -92,7 +94,7 @@ class _SipReader:
 
     def rows(self, file: str):
         table = self.tables[file]
-        for line, row in table.rows:
+        for line, row in table.rows():
             yield RowChecker(str(table.path), line, self.problems), row
 
     def read(self) -> None:
@@ -187,10 +189,27 @@ class _SipReader:
         table = self.tables[file]
         seen: set[str] = set()
         unchanged = self.data.unchanged
-        for line, row in table.rows:
-            digest = self.digests.of(row.values())
-            ext = LEARNER + row["external_id"]
-            key = (row["schule"], row["nummer"])
+        exts = list(map(LEARNER.__add__, table.column("external_id")))
+        keys = list(zip(table.column("schule"), table.column("nummer"), strict=True))
+        digests = self.digests.many(table.values)
+        classes = zip(table.column("schule"), table.column("klasse"), strict=True)
+        # The rows the loop below would count as unchanged whatever rows came before them
+        # (the stored hash, the first row with its id, a key no other row has, a class of this
+        # export) are counted at once; the loop sees the others, in order, as it saw all rows.
+        counts = Counter(keys)
+        surely = _all(
+            self.digests.unchanged_many(exts, digests),
+            _first_of_each(exts),
+            map((1).__eq__, map(counts.__getitem__, keys)),
+            map(self.classes.__contains__, classes),
+        )
+        seen.update(compress(exts, surely))
+        unchanged.update(compress(exts, surely))
+        self.learner_ids.update(zip(compress(keys, surely), compress(exts, surely), strict=True))
+        fields = table.fields
+        for i in compress(range(len(exts)), map(not_, surely)):
+            line, row = table.lines[i], dict(zip(fields, table.values[i], strict=True))
+            ext, key, digest = exts[i], keys[i], digests[i]
             if (
                 self.digests.unchanged(ext, digest)
                 and ext not in seen
@@ -255,29 +274,31 @@ class _SipReader:
 
     def _guardians(self) -> None:
         links_file = "schueler_erziehungsberechtigte.csv"
-        schools_of: dict[str, set[str]] = defaultdict(set)
         # Guardians with a child whose row was skipped: their contexts are not for this run.
         waiting: set[str] = set()
         links = self.tables[links_file]
         path = str(links.path)
-        # Locals for the loop over a third of a million rows.
-        learner_ids, skipped_learners = self.learner_ids, self.skipped_learners
+        numbers, schulen = links.column("erziehungsberechtigter"), links.column("schule")
+        arts = links.column("art") or [None] * len(numbers)
+        keys = list(zip(schulen, links.column("nummer"), strict=True))
+        learners = list(map(self.learner_ids.get, keys))
+        valid = list(map(self._valid_link, numbers, learners, keys, arts))
+        # The valid links (what the checks below would find, without a checker per row).
+        guardians = list(map(GUARDIAN.__add__, compress(numbers, valid)))
+        schools_of = _schools_of(guardians, list(compress(schulen, valid)))
         found = self.data.links
-        for line, row in links.rows:
+        found += map(
+            LinkRecord,
+            guardians,
+            compress(learners, valid),
+            map(Origin, repeat(path), compress(links.lines, valid)),
+            (art or None for art in compress(arts, valid)),
+        )
+        for i in compress(range(len(valid)), map(not_, valid)):
+            line, row = links.lines[i], dict(zip(links.fields, links.values[i], strict=True))
             number, schule, art = row["erziehungsberechtigter"], row["schule"], row.get("art")
             key = (schule, row["nummer"])
-            learner = learner_ids.get(key)
-            if (
-                number
-                and learner is not None
-                and key not in skipped_learners
-                and (not art or art in ARTEN)
-            ):
-                # A valid link (what the checks below would find, without a checker per row).
-                guardian = GUARDIAN + number
-                schools_of[guardian].add(schule)
-                found.append(LinkRecord(guardian, learner, Origin(path, line), art or None))
-                continue
+            learner = learners[i]
             check = RowChecker(path, line, self.problems)
             check.required(number, self.col(links_file, "erziehungsberechtigter"))
             guardian = GUARDIAN + number
@@ -297,13 +318,24 @@ class _SipReader:
         table = self.tables[file]
         seen: set[str] = set()
         unchanged = self.data.unchanged
-        for line, row in table.rows:
-            ext = GUARDIAN + row["external_id"]
-            # A guardian's contexts come from the schools of their children's links.
-            schools = sorted(schools_of.get(ext, ()))
-            digest = self.digests.of([*row.values(), *schools])
+        exts = list(map(GUARDIAN.__add__, table.column("external_id")))
+        # A guardian's contexts come from the schools of their children's links.
+        schools = list(map(schools_of.get, exts, repeat(())))
+        digests = self.digests.many(map(add, table.values, schools))
+        # As with the learners: the rows counted unchanged whatever came before them at once.
+        surely = _all(
+            schools,
+            self.digests.unchanged_many(exts, digests),
+            _first_of_each(exts),
+            map(not_, map(waiting.__contains__, exts)),
+        )
+        seen.update(compress(exts, surely))
+        unchanged.update(compress(exts, surely))
+        for i in compress(range(len(exts)), map(not_, surely)):
+            line, row = table.lines[i], dict(zip(table.fields, table.values[i], strict=True))
+            ext, digest = exts[i], digests[i]
             if (
-                schools
+                schools[i]
                 and self.digests.unchanged(ext, digest)
                 and ext not in seen
                 and ext not in waiting
@@ -317,7 +349,7 @@ class _SipReader:
                 if number:
                     self.data.skipped_ids.add(ext)
                 continue
-            if not schools:
+            if not schools[i]:
                 continue  # no child in this export: not a guardian here
             self.data.persons.append(
                 PersonRecord(
@@ -326,11 +358,13 @@ class _SipReader:
                     familienname,
                     Origin(check.file, check.line),
                     None,
-                    tuple(KontextRecord("SORGBER", "SCHULE", s) for s in schools),
+                    tuple(KontextRecord("SORGBER", "SCHULE", s) for s in schools[i]),
                     digest,
                 )
             )
         known = seen - self.data.skipped_ids
+        if all(map(known.__contains__, guardians)):
+            return  # every link's guardian was read
         kept = []
         for link in self.data.links:
             if link.guardian_id in known:
@@ -345,3 +379,41 @@ class _SipReader:
                     )
                 )
         self.data.links = kept
+
+    def _valid_link(
+        self, number: str, learner: str | None, key: tuple[str, str], art: str | None
+    ) -> bool:
+        """Whether a link row names a guardian, a learner read, and a known Art."""
+        return bool(
+            number
+            and learner is not None
+            and key not in self.skipped_learners
+            and (not art or art in ARTEN)
+        )
+
+
+def _schools_of(guardians: list[str], schools: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each guardian's schools, sorted, from the guardian and school of each link.
+
+    Most guardians have children at one school only: theirs are found in C, the few others'
+    row by row.
+    """
+    one = dict(zip(guardians, schools, strict=True))  # a school of each guardian's
+    found = dict(zip(one, zip(one.values()), strict=True))
+    other = map(ne, map(one.__getitem__, guardians), schools)
+    several: dict[str, set[str]] = defaultdict(set)
+    for guardian, school in compress(zip(guardians, schools, strict=True), other):
+        several[guardian].update((one[guardian], school))
+    found.update((guardian, tuple(sorted(names))) for guardian, names in several.items())
+    return found
+
+
+def _first_of_each(items: list) -> list[bool]:
+    """Per item: whether no earlier item equals it."""
+    first = dict(zip(reversed(items), range(len(items) - 1, -1, -1), strict=True))
+    return list(map(eq, map(first.__getitem__, items), range(len(items))))
+
+
+def _all(*conditions) -> list[bool]:
+    """Per row: whether every condition holds (each an iterable of one truth value per row)."""
+    return list(map(all, zip(*conditions, strict=True)))
