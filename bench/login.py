@@ -22,7 +22,7 @@ machine; CPU time does not, so "per core" figures and the overhead come from CPU
 Target: the web part adds less than 15 % to the hash cost, so one core's logins/s stay close
 to the hash-bound limit.
 
-    .venv/bin/python bench/login.py [--users 1200] [--rounds 5] [--seconds 3] [--no-http]
+    .venv/bin/python bench/login.py [--users 3000] [--rounds 5] [--seconds 3] [--no-http]
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def report(way: str, rounds: list[Round]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=1200, help="persons to create (default 1200)")
+    parser.add_argument("--users", type=int, default=3000, help="persons to create (default 3000)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per way (default 5)")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per round (default 3)")
     parser.add_argument("--no-http", action="store_true", help="skip the real HTTP server")

@@ -29,6 +29,9 @@ KEEP_DISABLED = {Reason.KONTO_NICHT_AKTIV, Reason.KEINE_AKTIVEN_KONTEXTE}
 # Person-level attributes a disabled account keeps (its contexts have ended).
 PERSONAL = ("username", "vorname", "familienname", "mail", "mail_aliases", "geburtsdatum")
 CHUNK = 1000  # persons read at once
+# ... except the first few: a caller streaming the accounts to a target (sync --full) can send
+# the first ones while the next thousand are read.
+FIRST_CHUNK = 100
 ROLES = {"LERN": LEARNER, "LEHR": INSTRUCTOR, "LEIT": INSTRUCTOR}
 
 
@@ -73,10 +76,13 @@ class Planner:
 
         Persons who hold no account at these services and have no context of a role that
         could grant one of them are left out: nothing is desired of them and nothing is to be
-        removed. The others are read with a few queries per thousand persons."""
+        removed. The others are read with a few queries per thousand persons (the first hundred
+        on their own)."""
         codes = {code for wanted in services.values() for code in wanted}
         roles = sorted(possible_roles(self.policies, codes))
-        for chunk in chunks(list(services), CHUNK):
+        everyone = list(services)
+        head, rest = everyone[:FIRST_CHUNK], everyone[FIRST_CHUNK:]
+        for chunk in [head, *chunks(rest, CHUNK)]:
             hopeful = set(
                 self.session.scalars(
                     select(Personenkontext.person_id)
