@@ -82,11 +82,19 @@ _CODE_COLUMNS = (
     "used_at",
     "family_id",
 )
-_CODE_AND_PERSON = (
-    select(*(_CODES.c[name] for name in _CODE_COLUMNS), *PERSON_COLUMNS)
-    .join_from(_CODES, _PERSONS, _PERSONS.c.id == _CODES.c.person_id)
-    .where(_CODES.c.code_hash == bindparam("hash"))
-)
+
+
+def _with_person(table, columns: tuple[str, ...], key: str):
+    """A stored code or token (its `columns`, found by `key` = :hash) with its person's
+    columns, in one query."""
+    return (
+        select(*(table.c[name] for name in columns), *PERSON_COLUMNS)
+        .join_from(table, _PERSONS, _PERSONS.c.id == table.c.person_id)
+        .where(table.c[key] == bindparam("hash"))
+    )
+
+
+_CODE_AND_PERSON = _with_person(_CODES, _CODE_COLUMNS, "code_hash")
 _INSERT_CODE = insert(_CODES)
 # Only a code nobody has used yet: of two requests racing with the same code, one wins.
 _MARK_CODE_USED = (
@@ -111,11 +119,7 @@ _REFRESH_COLUMNS = (
     "used_at",
     "revoked_at",
 )
-_REFRESH_TOKEN_AND_PERSON = (
-    select(*(_REFRESH_TOKENS.c[name] for name in _REFRESH_COLUMNS), *PERSON_COLUMNS)
-    .join_from(_REFRESH_TOKENS, _PERSONS, _PERSONS.c.id == _REFRESH_TOKENS.c.person_id)
-    .where(_REFRESH_TOKENS.c.token_hash == bindparam("hash"))
-)
+_REFRESH_TOKEN_AND_PERSON = _with_person(_REFRESH_TOKENS, _REFRESH_COLUMNS, "token_hash")
 _INSERT_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
 # Only a token nobody has used yet: of two requests racing with the same token, one wins.
 _MARK_REFRESH_TOKEN_USED = (
