@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -63,73 +63,6 @@ _NONCE_USED = (
 _PERSONS = Person.__table__
 _PERSON = select(*PERSON_COLUMNS).where(
     _PERSONS.c.id == bindparam("person_id", type_=_PERSONS.c.id.type)
-)
-# Codes are written, read with their person, and marked used with plain statements, like
-# refresh tokens below.
-_CODE_COLUMNS = (
-    "code_hash",
-    "client_id",
-    "login_session_id",
-    "redirect_uri",
-    "scope",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "auth_time",
-    "acr",
-    "amr",
-    "expires_at",
-    "used_at",
-    "family_id",
-)
-
-
-def _with_person(table, columns: tuple[str, ...], key: str):
-    """A stored code or token (its `columns`, found by `key` = :hash) with its person's
-    columns, in one query."""
-    return (
-        select(*(table.c[name] for name in columns), *PERSON_COLUMNS)
-        .join_from(table, _PERSONS, _PERSONS.c.id == table.c.person_id)
-        .where(table.c[key] == bindparam("hash"))
-    )
-
-
-_CODE_AND_PERSON = _with_person(_CODES, _CODE_COLUMNS, "code_hash")
-_INSERT_CODE = insert(_CODES)
-# Only a code nobody has used yet: of two requests racing with the same code, one wins.
-_MARK_CODE_USED = (
-    update(_CODES)
-    .where(_CODES.c.code_hash == bindparam("hash"), _CODES.c.used_at.is_(None))
-    .values(used_at=bindparam("at"), family_id=bindparam("family"))
-)
-_CODE_FAMILY = select(_CODES.c.family_id).where(_CODES.c.code_hash == bindparam("hash"))
-# Refresh tokens are read with their person in one query, and written with plain
-# statements: nothing reads those rows again in the request.
-_REFRESH_TOKENS = RefreshToken.__table__
-_REFRESH_COLUMNS = (
-    "token_hash",
-    "family_id",
-    "client_id",
-    "login_session_id",
-    "scope",
-    "auth_time",
-    "acr",
-    "amr",
-    "expires_at",
-    "used_at",
-    "revoked_at",
-)
-_REFRESH_TOKEN_AND_PERSON = _with_person(_REFRESH_TOKENS, _REFRESH_COLUMNS, "token_hash")
-_INSERT_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
-# Only a token nobody has used yet: of two requests racing with the same token, one wins.
-_MARK_REFRESH_TOKEN_USED = (
-    update(_REFRESH_TOKENS)
-    .where(
-        _REFRESH_TOKENS.c.token_hash == bindparam("hash"),
-        _REFRESH_TOKENS.c.used_at.is_(None),
-        _REFRESH_TOKENS.c.revoked_at.is_(None),
-    )
-    .values(used_at=bindparam("at"))
 )
 
 
@@ -200,6 +133,54 @@ class PresentedRefreshToken:
     get_expires_in = RefreshToken.get_expires_in
     is_expired = RefreshToken.is_expired
     is_revoked = RefreshToken.is_revoked
+
+
+def _with_person(table, record: type, key: str):
+    """A stored code or token (the columns `record` names, found by `key` = :hash) with its
+    person's columns, in one query."""
+    return (
+        select(*(table.c[f.name] for f in fields(record)), *PERSON_COLUMNS)
+        .join_from(table, _PERSONS, _PERSONS.c.id == table.c.person_id)
+        .where(table.c[key] == bindparam("hash"))
+    )
+
+
+# Codes are written, read with their person, and marked used with plain statements, like
+# refresh tokens below.
+_CODE_AND_PERSON = _with_person(_CODES, IssuedCode, "code_hash")
+_INSERT_CODE = insert(_CODES)
+# Only a code nobody has used yet: of two requests racing with the same code, one wins.
+_MARK_CODE_USED = (
+    update(_CODES)
+    .where(_CODES.c.code_hash == bindparam("hash"), _CODES.c.used_at.is_(None))
+    .values(used_at=bindparam("at"), family_id=bindparam("family"))
+)
+_CODE_FAMILY = select(_CODES.c.family_id).where(_CODES.c.code_hash == bindparam("hash"))
+# Refresh tokens are read with their person in one query, and written with plain
+# statements: nothing reads those rows again in the request.
+_REFRESH_TOKENS = RefreshToken.__table__
+_REFRESH_TOKEN_AND_PERSON = _with_person(_REFRESH_TOKENS, PresentedRefreshToken, "token_hash")
+_INSERT_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
+# Only a token nobody has used yet: of two requests racing with the same token, one wins.
+_MARK_REFRESH_TOKEN_USED = (
+    update(_REFRESH_TOKENS)
+    .where(
+        _REFRESH_TOKENS.c.token_hash == bindparam("hash"),
+        _REFRESH_TOKENS.c.used_at.is_(None),
+        _REFRESH_TOKENS.c.revoked_at.is_(None),
+    )
+    .values(used_at=bindparam("at"))
+)
+
+
+def _read_with_person(statement, record: type, secret: str):
+    """The stored code or token `secret` (by its hash, with `statement` from `_with_person`)
+    as a `record`, and its person; None if there is none."""
+    row = db.session.execute(statement, {"hash": tokens.opaque_hash(secret)}).one_or_none()
+    if row is None:
+        return None
+    split = len(fields(record))
+    return record(*row[:split]), PersonRow(*row[split:])
 
 
 @dataclass
@@ -437,11 +418,10 @@ class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code, client):
-        row = db.session.execute(_CODE_AND_PERSON, {"hash": tokens.opaque_hash(code)}).first()
-        if row is None:
+        read = _read_with_person(_CODE_AND_PERSON, IssuedCode, code)
+        if read is None:
             return None
-        split = len(_CODE_COLUMNS)
-        found = IssuedCode(*row[:split])
+        found, person = read
         if found.client_id != client.client_id:
             return None
         if found.used_at is not None:
@@ -451,7 +431,7 @@ class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
             return None
         if found.expires_at <= now():
             return None
-        self.request.idp_person = PersonRow(*row[split:])  # read in the same query
+        self.request.idp_person = person  # read in the same query
         return found
 
     def delete_authorization_code(self, authorization_code):
@@ -490,14 +470,10 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every use gives a new one
 
     def authenticate_refresh_token(self, refresh_token):
-        row = db.session.execute(
-            _REFRESH_TOKEN_AND_PERSON, {"hash": tokens.opaque_hash(refresh_token)}
-        ).one_or_none()
-        if row is None:
+        read = _read_with_person(_REFRESH_TOKEN_AND_PERSON, PresentedRefreshToken, refresh_token)
+        if read is None:
             return None
-        split = len(_REFRESH_COLUMNS)
-        found = PresentedRefreshToken(*row[:split])
-        self.request.idp_person = PersonRow(*row[split:])  # read in the same query
+        found, self.request.idp_person = read  # the person read in the same query
         if found.is_revoked():
             # A used token again: someone has a copy. The whole family ends.
             revoke_family(found.family_id)

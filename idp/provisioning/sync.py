@@ -76,7 +76,7 @@ def reconcile(
     report = SyncReport(service, connector.name)
     held = {a.key: a for a in connector.read_accounts()}
     held_groups = {g.key: g for g in connector.read_groups()} if connector.has_groups else {}
-    comparison = _Comparison(connector, report, held, held_groups)
+    comparison = _Comparison(connector, report, held, held_groups, recording=repair)
     differing = comparison.differing(_desired(session, policies, secret_key, service))
     if repair:
         rejected = write_batch(
@@ -106,15 +106,18 @@ class _Absent:
 class _Comparison:
     """Desired against held, filled in as the desired accounts come."""
 
-    def __init__(self, connector: Connector, report: SyncReport, held, held_groups):
+    def __init__(
+        self, connector: Connector, report: SyncReport, held, held_groups, recording: bool
+    ):
         self.connector, self.report = connector, report
+        self.recording = recording
         self.held: dict[str, Account] = held
         self.held_groups: dict[str, Group] = held_groups
         self.same = getattr(connector, "comparable", lambda account: account)
         self.wanted: dict[str, Desired] = {}
         self.wanted_groups: dict[str, Group] = {}
-        # The fingerprint of each account to write, taken as it goes out (while the target
-        # stores the ones before it), for the record of what was written.
+        # With `recording`: the fingerprint of each account to write, taken as it goes out
+        # (while the target stores the ones before it), for the record of what was written.
         self.written_hashes: dict[str, str] = {}
         # The groups to write: known, and filled in, once every account has been seen.
         self.groups_to_write: list[Group] = []
@@ -133,7 +136,8 @@ class _Comparison:
                 report.changed.append(d.key)
             else:
                 continue
-            self.written_hashes[d.key] = d.account.fingerprint()
+            if self.recording:
+                self.written_hashes[d.key] = d.account.fingerprint()
             yield d.account
         report.extra = sorted(set(self.held) - set(self.wanted))
         if self.connector.has_groups:
