@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Flask
 
 from connectors.ldap_mail import LdapMailConnector
 from idp.extensions import db
-from idp.models import ServiceActivation
+from idp.models import Organisation, ServiceActivation
 from idp.policy import current_policies
 from idp.provisioning import outbox
-from idp.provisioning.settings import provisioning_settings
+from idp.provisioning.settings import ProvisioningSettings, provisioning_settings
 from idp.provisioning.worker import Stats, Worker
 from tests import factories as f
 from tests.slapd_server import SlapdServer
@@ -61,17 +61,28 @@ def changed(site: Flask, *person_ids: uuid.UUID) -> None:
         s.commit()
 
 
-def work(site: Flask, connectors: dict) -> Stats:
+def work(site: Flask, connectors: dict, batch_size: int | None = None) -> Stats:
     """Run the worker until the outbox has nothing due; the summed stats."""
-    total = Stats()
     with site.app_context():
-        worker = Worker(db.session, current_policies(), provisioning_settings(), connectors)
-        while True:
-            stats = worker.run_once()
-            if not stats.events:
-                break
-            for name in ("events", "written", "deleted", "unchanged", "retried", "dead"):
-                setattr(total, name, getattr(total, name) + getattr(stats, name))
-            total.errors.extend(stats.errors)
+        worker = Worker(db.session, current_policies(), settings(batch_size), connectors)
+        stats = worker.work_off()
         db.session.remove()
-    return total
+    return stats
+
+
+def settings(batch_size: int | None = None) -> ProvisioningSettings:
+    """The worker's settings from the config, with batches of `batch_size` events: with 1, more
+    than 10 due events are a long queue (idp.provisioning.worker.BACKLOG)."""
+    found = provisioning_settings()
+    return found if batch_size is None else replace(found, batch_size=batch_size)
+
+
+def learners(site: Flask, schule: uuid.UUID, count: int) -> list[uuid.UUID]:
+    with data(site) as s:
+        made = []
+        for n in range(count):
+            learner = f.person(s, f"l{n:02d}.lern", "Lena", f"Lern{n:02d}")
+            f.kontext(s, learner, s.get(Organisation, schule), "LERN")
+            made.append(learner.id)
+        s.commit()
+        return made

@@ -10,13 +10,22 @@ import time_machine
 from sqlalchemy import delete, select
 
 from idp.extensions import db
-from idp.models import OptOut, OutboxEvent, Person, PersonStatus, ProvisionedAccount
+from idp.models import (
+    OptOut,
+    Organisation,
+    OutboxEvent,
+    Person,
+    PersonStatus,
+    ProvisionedAccount,
+)
 from idp.policy import current_policies
+from idp.provisioning import outbox
 from idp.provisioning.desired import account_key
 from idp.provisioning.settings import provisioning_settings
 from idp.provisioning.sync import reconcile
-from idp.provisioning.worker import Worker
-from tests.provisioning import changed, mail_directory, school, work
+from idp.provisioning.worker import Worker, _Sweep
+from tests import factories as f
+from tests.provisioning import changed, learners, mail_directory, school, settings, work
 from tests.slapd_server import SlapdServer
 from tests.web import data
 
@@ -213,6 +222,52 @@ def test_events_of_people_no_service_concerns_are_done_without_asking_the_target
     assert passed == 1
     assert status == {world.learner: "done", world.teacher: "pending"}  # only his is retried
     assert stats.retried == 1 and stats.written == 0
+
+
+def test_a_long_queue_is_sorted_first_and_whom_no_service_concerns_is_passed_over(
+    site, slapd, directory
+):
+    world = school(site)
+    others = learners(site, world.schule, 12)
+    changed(site, world.learner, *others, world.teacher, world.other_teacher)
+    with data(site) as s:
+        outbox.school_changed(s, world.schule)
+        s.commit()
+
+    stats = work(site, {"email": directory}, batch_size=1)  # 16 events: a long queue
+
+    assert sorted(_people(slapd, directory)) == ["tina.tafel", "tom.lehrer"]
+    assert stats.events == 16 and stats.written == 2 and stats.dead == 0
+    with data(site) as s:
+        assert set(s.scalars(select(OutboxEvent.status))) == {"done"}
+        assert s.scalars(select(ProvisionedAccount.person_id)).all().count(world.learner) == 0
+
+
+def test_who_becomes_a_teacher_after_the_queue_was_sorted_is_not_passed_over(
+    site, slapd, directory
+):
+    world = school(site)
+    others = learners(site, world.schule, 12)
+    changed(site, world.learner, *others)
+    with site.app_context():
+        worker = Worker(db.session, current_policies(), settings(1), {"email": directory})
+        sweep = _Sweep(worker)
+        assert sweep.next_ids(1) == []  # nobody a service may concern: all to pass over
+        with data(site) as s:  # meanwhile an import makes Lea a teacher, with its event
+            f.kontext(s, s.get(Person, world.learner), s.get(Organisation, world.schule), "LEHR")
+            outbox.person_changed(s, world.learner)
+            s.commit()
+        sweep.pass_over()
+        db.session.remove()
+    with data(site) as s:
+        pending = s.scalars(select(OutboxEvent).where(OutboxEvent.status == "pending")).all()
+        assert {e.object_id for e in pending} == {world.learner}  # her newer event, at least
+
+    stats = work(site, {"email": directory})
+
+    assert list(_people(slapd, directory)) == ["lea.lern"] and stats.written == 1
+    with data(site) as s:
+        assert set(s.scalars(select(OutboxEvent.status))) == {"done"}
 
 
 def test_a_directory_that_was_down_gets_everything_once_it_is_back(site, slapd, directory):

@@ -53,20 +53,16 @@ def worker(once: bool, as_json: bool) -> None:
     total = Stats()
     try:
         while not stopping:
-            stats = runner.run_once()
-            for name in ("events", "written", "deleted", "unchanged", "retried", "dead"):
-                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            stats = runner.work_off(stop=lambda: bool(stopping))
+            total.add(stats)
+            if once:
+                break
             if not stats.events:
-                if once:
-                    break
                 time.sleep(settings.poll_seconds)
     finally:
         for connector in connectors.values():
             connector.close()
-    summary = {
-        name: getattr(total, name)
-        for name in ("events", "written", "deleted", "unchanged", "retried", "dead")
-    }
+    summary = total.summary()
     if as_json:
         print_json(summary)
     else:

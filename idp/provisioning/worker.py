@@ -1,19 +1,27 @@
 """The provisioning worker: claims outbox events, brings each affected account at each target
 to its desired state, records what it wrote, retries what failed.
 
-Claiming: a batch of due events is marked `working` in one statement; on PostgreSQL the rows
-are picked with FOR UPDATE SKIP LOCKED, so several workers never take the same event. A worker
-that dies leaves its events `working`; after the lease they are due again. Every write at a
-target is idempotent and skipped when the target already holds what we would write (the
-applied fingerprint), so an event done twice changes nothing twice.
+Finding work: a short queue of due events is claimed in id order, a batch at a time. A long
+one (after a whole state's import) is sorted first, in one query: the events about persons
+some connected service may concern (a context of a role that could entitle them, or an
+account there) are claimed first, then those about organisations. The others (after a whole
+state's import: every learner and guardian, with only the mail directory connected) are
+marked done in SQL, a range of ids per statement, while the target is busy with a batch.
+Claiming marks a batch `working` in one statement; on PostgreSQL the rows are locked with
+FOR UPDATE SKIP LOCKED, so several workers never take the same event. A worker that dies
+leaves its events `working`; after the lease they are due again. Every write at a target is
+idempotent and skipped when the target already holds what we would write (the applied
+fingerprint), so an event done twice changes nothing twice.
 
-Before claiming, due events about persons no connected service can concern (no context of a
-role that could entitle them, no account) are marked done in one statement: after a whole
-state's import, most of its events. A claimed batch is worked as a whole: its persons and
-their facts are read with a few queries, each target gets its writes in one go
-(connectors.base.write_batch), and the batch's outcome is committed once. A worker
-killed in the middle loses only its uncommitted bookkeeping: the events come back after the
-lease and the writes are redone idempotently.
+A batch is worked in three steps. Planning (here): its persons and their facts are read with
+a few queries and the writes each target needs are worked out. Writing (in one writer
+thread): each target gets its writes in one go (connectors.base.write_batch). Recording (here):
+the outcome is committed once. The writer stores one batch while this thread records the
+batch before and plans the next (the LDAP and database drivers release the GIL while they
+wait), so neither the target nor we wait for the other. A batch with a person in common with
+the batch in flight, or a renamed organisation whose groups must change, waits for it. A
+worker killed in the middle loses only its uncommitted bookkeeping: the events come back
+after the lease and the writes are redone idempotently.
 
 Outcome per event: done; retried later with growing waits when a target was unreachable
 (TargetUnavailable); parked as `dead` when a target refused a record (RecordRejected) or
@@ -22,12 +30,16 @@ after `max_attempts` tries.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
@@ -50,10 +62,12 @@ from idp.provisioning.settings import ProvisioningSettings
 
 log = logging.getLogger(__name__)
 ERROR_LENGTH = 2000
-# Events passed over in SQL per statement, in batches of the claim's size (see pass_over).
-PASS_OVER_BATCHES = 10
-IN_CHUNK = 1000  # ids per IN (...) list
+BACKLOG = 10  # batches: a longer queue of due events is sorted first (see _Sweep)
+PASS_CHUNK = 5_000  # ids per pass-over statement (and transaction)
+IN_CHUNK = 1000  # ids per IN (...) list elsewhere
 _EVENT = OutboxEvent.__table__
+_ACCOUNT = ProvisionedAccount.__table__
+_GROUP = ProvisionedGroup.__table__
 
 
 @dataclass
@@ -65,6 +79,16 @@ class Stats:
     retried: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+
+    COUNTS = ("events", "written", "deleted", "unchanged", "retried", "dead")
+
+    def add(self, other: Stats) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
+
+    def summary(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTS}
 
 
 class Worker:
@@ -80,52 +104,62 @@ class Worker:
         self.settings = settings
         self.connectors = connectors
         self.planner = Planner(session, policies, settings.secret_key)
-        self._down: dict[str, str] = {}  # services whose target failed in this run: why
+        # Services whose target failed in this run: why. Set by the writer thread, read by both.
+        self._down: dict[str, str] = {}
         self._leases_checked: dt.datetime | None = None
         self._roles = sorted(possible_roles(policies, list(connectors)))
+        # Groups sent to a target in a batch not yet recorded: (service, key) -> fingerprint.
+        self._groups_sent: dict[tuple[str, str], str] = {}
 
-    def run_once(self, limit: int | None = None) -> Stats:
-        """Claim up to one batch of due events and work them off."""
+    def work_off(self, stop: Callable[[], bool] = lambda: False) -> Stats:
+        """Work off every event due now, batch after batch, until none is left (or `stop()`
+        says so between batches); returns what was done. Everything is committed on return."""
         stats = Stats()
         self._down.clear()
-        size = limit or self.settings.batch_size
-        # All due events nobody needs are passed over first (each chunk its own transaction),
-        # so that the batch claimed next holds the ones that do.
-        while True:
-            passed = self.pass_over(size * PASS_OVER_BATCHES)
-            stats.events += passed
-            if passed < size * PASS_OVER_BATCHES:
-                break
-        ids = self.claim(size)
-        if ids:
-            self._work(ids, stats)
-            self.session.commit()
+        self._release_expired()
+        sweep = _Sweep(self)
+        in_flight: _Batch | None = None
+        # An error leaves the batches in hand `working` (uncommitted): due again after the lease.
+        with ThreadPoolExecutor(1, thread_name_prefix="provisioning-writer") as writer:
+            while not stop():
+                batch = None
+                ids = self._claim(sweep.next_ids(self.settings.batch_size))
+                if ids:
+                    batch = self._plan(ids, stats, in_flight)
+                    batch.dispatch(writer)
+                elif sweep.wanted:
+                    continue  # those were claimed by another worker: the next ones
+                if in_flight is not None and not in_flight.recorded:
+                    self._record(in_flight, stats)
+                in_flight = batch
+                stats.events += sweep.pass_over(until=batch.written if batch else None)
+                if batch is None:
+                    if not sweep.found:
+                        break
+                    self._release_expired()
+                    sweep = _Sweep(self)  # what has come due meanwhile
+            if in_flight is not None and not in_flight.recorded:
+                self._record(in_flight, stats)
         return stats
 
     def pass_over(self, limit: int) -> int:
         """Mark done, in one statement, up to `limit` due events about persons no connected
-        service can concern: no context of a role that could entitle them to one, and no
-        account at one (with only the mail directory connected, every learner and guardian).
-        Nothing is desired of them and nothing is to be removed; returns how many."""
-        at = now()
-        kontexte = Personenkontext.__table__
-        accounts = ProvisionedAccount.__table__
-        concerned = or_(
-            exists().where(
-                kontexte.c.person_id == _EVENT.c.object_id, kontexte.c.rolle.in_(self._roles)
-            ),
-            exists().where(
-                accounts.c.person_id == _EVENT.c.object_id,
-                accounts.c.service_code.in_(list(self.connectors)),
-            ),
-        )
-        due = (
+        service can concern; returns how many."""
+        return self._mark_passed(limit=limit)
+
+    def _mark_passed(self, *where, limit: int | None = None, judged: bool = False) -> int:
+        """Mark done (and commit) the due events (of `where`, at most `limit`) about persons
+        no connected service can concern: no context of a role that could entitle them to one,
+        and no account at one. Nothing is desired of them, nothing is to be removed. With
+        `judged`, `where` alone picks them (the caller has judged them)."""
+        passable = (
             select(_EVENT.c.id)
             .where(
                 _EVENT.c.status == "pending",
-                _EVENT.c.not_before <= at,
+                _EVENT.c.not_before <= now(),
                 _EVENT.c.object_type == outbox.PERSON,
-                ~concerned,
+                *(() if judged else (~self._concerned_person(),)),
+                *where,
             )
             .order_by(_EVENT.c.id)
             .limit(limit)
@@ -133,17 +167,17 @@ class Worker:
         )
         passed = self.session.execute(
             update(OutboxEvent)
-            .where(OutboxEvent.id.in_(due.scalar_subquery()))
+            .where(OutboxEvent.id.in_(passable.scalar_subquery()))
             .values(status="done", claimed_at=None, last_error=None)
             .execution_options(synchronize_session=False)
         ).rowcount
         self.session.commit()
         return passed
 
-    def claim(self, limit: int) -> list[int]:
+    def _release_expired(self) -> None:
+        """A dead worker's events are due again after the lease: looked for before each walk
+        through the due events, at most every half lease."""
         at = now()
-        # A dead worker's events are due again after the lease; looking for them at start and
-        # then every half lease is often enough.
         if self._leases_checked is None or at - self._leases_checked >= self.settings.lease / 2:
             self.session.execute(
                 update(OutboxEvent)
@@ -153,35 +187,36 @@ class Worker:
                 )
                 .values(status="pending")
             )
+            self.session.commit()
             self._leases_checked = at
-        due = (
-            select(OutboxEvent.id)
-            .where(OutboxEvent.status == "pending", OutboxEvent.not_before <= at)
-            .order_by(OutboxEvent.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+
+    def _claim(self, ids: list[int]) -> list[int]:
+        if not ids:
+            return []
+        at = now()
         claimed = self.session.execute(
             update(OutboxEvent)
-            .where(OutboxEvent.id.in_(due.scalar_subquery()))
+            .where(OutboxEvent.id.in_(_still_pending(ids)))
             .values(status="working", claimed_at=at)
             .returning(OutboxEvent.id)
             .execution_options(synchronize_session=False)
         ).scalars()
-        ids = sorted(claimed)
+        claimed = sorted(claimed)
         self.session.commit()
-        return ids
+        return claimed
 
-    def _work(self, ids: list[int], stats: Stats) -> None:
+    # -- planning ---------------------------------------------------------------------------
+    def _plan(self, ids: list[int], stats: Stats, in_flight: _Batch | None) -> _Batch:
+        """Read the claimed events and work out what each target needs. The batch in flight
+        is recorded first where this one touches what it writes."""
         events = self.session.execute(
             select(_EVENT.c.id, _EVENT.c.object_type, _EVENT.c.object_id, _EVENT.c.service)
             .where(_EVENT.c.id.in_(ids), _EVENT.c.status == "working")
             .order_by(_EVENT.c.id)
         ).all()
         stats.events += len(events)
-        problems: dict[int, Problems] = {}
+        batch = _Batch([event.id for event in events])
         services_of: dict[uuid.UUID, set[str]] = {}
-        events_of: dict[uuid.UUID, list[int]] = {}
         organisations: dict[uuid.UUID, list[int]] = {}
         services_for: dict[str | None, list[str]] = {}
         for event in events:
@@ -195,14 +230,53 @@ class Worker:
                 continue
             for person_id in self._persons(event.object_type, event.object_id):
                 services_of.setdefault(person_id, set()).update(services)
-                events_of.setdefault(person_id, []).append(event.id)
-        for organisation_id, found in self._organisations(list(organisations)).items():
+                batch.events_of.setdefault(person_id, []).append(event.id)
+
+        def settle() -> None:
+            if in_flight is not None and not in_flight.recorded:
+                self._record(in_flight, stats)
+
+        if in_flight is not None and not in_flight.persons.isdisjoint(services_of):
+            settle()  # it writes one of these persons: read what it recorded
+        for organisation_id, found in self._organisations(list(organisations), settle).items():
             for event_id in organisations[organisation_id]:
-                problems[event_id] = found
-        for person_id, found in self._provision(services_of, stats).items():
-            for event_id in events_of[person_id]:
-                problems.setdefault(event_id, Problems()).merge(found)
-        self._finish([event.id for event in events], problems, stats)
+                batch.problems[event_id] = found
+        batch.persons = set(services_of)
+        if services_of:
+            applied = self._applied(list(services_of))
+            had: dict[uuid.UUID, set[str]] = {}
+            for (person_id, service), row in applied.items():
+                if row.applied_hash is not None:
+                    had.setdefault(person_id, set()).add(service)
+            by_service: dict[str, list[Desired]] = {}
+            for desired in self.planner.for_persons(services_of, had):
+                by_service.setdefault(desired.service, []).append(desired)
+            for service, desireds in by_service.items():
+                target = _Target(self, self.connectors[service], applied)
+                target.plan(desireds)
+                batch.targets.append(target)
+        return batch
+
+    def _applied(self, person_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], _Applied]:
+        """What we recorded of these persons' accounts at the connected services."""
+        found: dict[tuple[uuid.UUID, str], _Applied] = {}
+        for ids in chunks(person_ids, IN_CHUNK):
+            for row in self.session.execute(
+                select(
+                    _ACCOUNT.c.person_id,
+                    _ACCOUNT.c.service_code,
+                    _ACCOUNT.c.target_key,
+                    _ACCOUNT.c.desired_hash,
+                    _ACCOUNT.c.applied_hash,
+                ).where(
+                    _ACCOUNT.c.person_id.in_(ids),
+                    _ACCOUNT.c.service_code.in_(list(self.connectors)),
+                )
+            ):
+                found[(row.person_id, row.service_code)] = _Applied(
+                    row.target_key, row.desired_hash, row.applied_hash
+                )
+        return found
 
     def _persons(self, object_type: str, object_id: uuid.UUID) -> list[uuid.UUID]:
         if object_type == outbox.PERSON:
@@ -220,68 +294,12 @@ class Worker:
             )
         return []
 
-    def _provision(
-        self, services_of: dict[uuid.UUID, set[str]], stats: Stats
+    def _organisations(
+        self, ids: list[uuid.UUID], settle: Callable[[], None]
     ) -> dict[uuid.UUID, Problems]:
-        """Bring every person of the batch to their desired state at each of their services;
-        returns the persons whose accounts could not all be written, with why."""
-        if not services_of:
-            return {}
-        rows: dict[tuple[uuid.UUID, str], ProvisionedAccount] = {}
-        for ids in chunks(list(services_of), IN_CHUNK):
-            for row in self.session.scalars(
-                select(ProvisionedAccount).where(
-                    ProvisionedAccount.person_id.in_(ids),
-                    ProvisionedAccount.service_code.in_(list(self.connectors)),
-                )
-            ):
-                rows[(row.person_id, row.service_code)] = row
-        had: dict[uuid.UUID, set[str]] = {}
-        for (person_id, service), row in rows.items():
-            if row.applied_hash is not None:
-                had.setdefault(person_id, set()).add(service)
-        by_service: dict[str, list[Desired]] = {}
-        for desired in self.planner.for_persons(services_of, had):
-            by_service.setdefault(desired.service, []).append(desired)
-        problems: dict[uuid.UUID, Problems] = {}
-        for service, desireds in by_service.items():
-            _Target(self, self.connectors[service], rows, stats, problems).apply(desireds)
-        return problems
-
-    def _finish(self, ids: list[int], problems: dict[int, Problems], stats: Stats) -> None:
-        done = [event_id for event_id in ids if event_id not in problems]
-        for chunk in chunks(done, IN_CHUNK):
-            self.session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_(chunk))
-                .values(status="done", last_error=None, claimed_at=None)
-                .execution_options(synchronize_session=False)
-            )
-        for event_id, found in problems.items():
-            event = self.session.get(OutboxEvent, event_id)
-            if event is None:
-                continue
-            event.claimed_at = None
-            if found.rejected:
-                event.status, event.last_error = "dead", "; ".join(found.rejected)[:ERROR_LENGTH]
-                stats.dead += 1
-                stats.errors.extend(found.rejected)
-                continue
-            event.attempts += 1
-            event.last_error = "; ".join(found.unavailable)[:ERROR_LENGTH]
-            if event.attempts >= self.settings.max_attempts:
-                event.status = "dead"
-                stats.dead += 1
-            else:
-                event.status = "pending"
-                event.not_before = now() + self.settings.backoff(event.attempts)
-                stats.retried += 1
-            stats.errors.extend(found.unavailable)
-
-    def _organisations(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Problems]:
         """Schools or classes renamed (or gone): their groups at the targets follow. Only
-        groups we wrote before are touched; returns the organisations whose groups could not
-        all be written, with why."""
+        groups we wrote before are touched, here, once `settle()` has seen the batch in flight
+        done; returns the organisations whose groups could not all be written, with why."""
         problems: dict[uuid.UUID, Problems] = {}
         services = [code for code, c in self.connectors.items() if c.has_groups]
         if not ids or not services:
@@ -319,6 +337,7 @@ class Worker:
                 row = rows.get((service, kennung))
                 if row is None or row.applied_hash == fingerprint(group):
                     continue
+                settle()
                 found = problems.setdefault(organisation_id, Problems())
                 if service in self._down:
                     found.unavailable.append(f"{service}: {self._down[service]}")
@@ -332,6 +351,194 @@ class Worker:
                 except RecordRejected as exc:
                     found.rejected.append(f"{service}: {exc}")
         return {key: found for key, found in problems.items() if found}
+
+    # -- recording --------------------------------------------------------------------------
+    def _record(self, batch: _Batch, stats: Stats) -> None:
+        """Wait until the writer has done `batch`, then record its outcome and commit."""
+        batch.written.result()
+        book = _Bookkeeping()
+        for target in batch.targets:
+            target.record(book, stats)
+        book.execute(self.session)
+        problems = batch.problems
+        for target in batch.targets:
+            for person_id, found in target.problems.items():
+                for event_id in batch.events_of[person_id]:
+                    problems.setdefault(event_id, Problems()).merge(found)
+        self._finish(batch.ids, problems, stats)
+        self.session.commit()
+        batch.recorded = True
+
+    def _finish(self, ids: list[int], problems: dict[int, Problems], stats: Stats) -> None:
+        done = [event_id for event_id in ids if event_id not in problems]
+        for chunk in chunks(done, IN_CHUNK):
+            self.session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(chunk))
+                .values(status="done", last_error=None, claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        for event_id, found in problems.items():
+            event = self.session.get(OutboxEvent, event_id)
+            if event is None:
+                continue
+            event.claimed_at = None
+            if found.rejected:
+                event.status, event.last_error = "dead", "; ".join(found.rejected)[:ERROR_LENGTH]
+                stats.dead += 1
+                stats.errors.extend(found.rejected)
+                continue
+            event.attempts += 1
+            event.last_error = "; ".join(found.unavailable)[:ERROR_LENGTH]
+            if event.attempts >= self.settings.max_attempts:
+                event.status = "dead"
+                stats.dead += 1
+            else:
+                event.status = "pending"
+                event.not_before = now() + self.settings.backoff(event.attempts)
+                stats.retried += 1
+            stats.errors.extend(found.unavailable)
+
+    def _concerned(self, listed: bool = False):
+        """SQL: the event is about an organisation, or about a person some connected service
+        may concern."""
+        return or_(_EVENT.c.object_type != outbox.PERSON, self._concerned_person(listed))
+
+    def _concerned_person(self, listed: bool = False):
+        """SQL: the event's person has a context of a role that could entitle them to a
+        connected service, or an account at one. `listed`: as lists of such persons (the
+        database makes them once per statement: for a statement that judges many events)."""
+        kontexte = Personenkontext.__table__
+        if listed:
+            return or_(
+                _EVENT.c.object_id.in_(
+                    select(kontexte.c.person_id).where(kontexte.c.rolle.in_(self._roles))
+                ),
+                _EVENT.c.object_id.in_(
+                    select(_ACCOUNT.c.person_id).where(
+                        _ACCOUNT.c.service_code.in_(list(self.connectors))
+                    )
+                ),
+            )
+        return or_(
+            exists().where(
+                kontexte.c.person_id == _EVENT.c.object_id, kontexte.c.rolle.in_(self._roles)
+            ),
+            exists().where(
+                _ACCOUNT.c.person_id == _EVENT.c.object_id,
+                _ACCOUNT.c.service_code.in_(list(self.connectors)),
+            ),
+        )
+
+
+def _still_pending(ids: list[int]):
+    """Those of `ids` still pending, locked (PostgreSQL skips those another worker holds)."""
+    return (
+        select(_EVENT.c.id)
+        .where(_EVENT.c.id.in_(ids), _EVENT.c.status == "pending")
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+
+
+class _Sweep:
+    """One look at the due events. A short queue is claimed in id order as it is. A long one
+    (after a whole state's import) is sorted first, in one query: the events some connected
+    service may concern are claimed, in id order; the others are marked done in SQL, a range
+    of ids per statement, while the target is busy with a batch, each judged again then (what
+    has become relevant since stays due)."""
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        self.session = worker.session
+        self.found = 0  # due events when it looked
+        self.wanted: deque[int] | None = None
+        self.ranges: deque[tuple[int, int]] = deque()  # [from, to) ids to pass over
+        self.at = now()  # when it looked
+        self.concerned: list[int] = []  # the due events some service may concern, by id
+        # SQLite has one writer at a time, and a writer's new rows get ids above every
+        # committed one: each due event up to the last id was seen, and judged, when the
+        # queue was sorted. On PostgreSQL a lower id may commit later: each is judged again.
+        self.judged = self.session.get_bind().dialect.name == "sqlite"
+
+    def next_ids(self, size: int) -> list[int]:
+        """Up to `size` due events to claim."""
+        if self.wanted is None:
+            self._sort(size * BACKLOG)
+        assert self.wanted is not None
+        return [self.wanted.popleft() for _ in range(min(size, len(self.wanted)))]
+
+    def _sort(self, short: int) -> None:
+        due = _EVENT.c.status == "pending", _EVENT.c.not_before <= self.at
+        first = self.session.scalars(
+            select(_EVENT.c.id).where(*due).order_by(_EVENT.c.id).limit(short + 1)
+        ).all()
+        self.found = len(first)
+        if len(first) <= short:
+            self.wanted = deque(first)
+            return
+        last = self.session.scalar(select(func.max(_EVENT.c.id)))
+        found = self.session.execute(
+            select(_EVENT.c.id, _EVENT.c.object_type)
+            .where(*due, _EVENT.c.id <= last, self.worker._concerned(listed=True))
+            .order_by(_EVENT.c.id)
+        ).all()
+        self.concerned = [event_id for event_id, _ in found]
+        # The persons' events first: their writes go on while the organisations' are read.
+        self.wanted = deque(event_id for event_id, kind in found if kind == outbox.PERSON)
+        self.wanted.extend(event_id for event_id, kind in found if kind != outbox.PERSON)
+        self.ranges.extend(
+            (start, min(start + PASS_CHUNK, last + 1))
+            for start in range(first[0], last + 1, PASS_CHUNK)
+        )
+
+    def pass_over(self, until: Future | None = None) -> int:
+        """Mark done the due events of the ranges no connected service can concern, a range
+        per transaction; with `until`, only while that write goes on. Returns how many."""
+        passed = 0
+        while self.ranges and (until is None or not until.done()):
+            start, end = self.ranges.popleft()
+            where = [_EVENT.c.id >= start, _EVENT.c.id < end]
+            if self.judged:
+                claimed = self.concerned[
+                    bisect.bisect_left(self.concerned, start) : bisect.bisect_left(
+                        self.concerned, end
+                    )
+                ]
+                where += [  # not sorted out then, not claimed (and let go) since
+                    _EVENT.c.id.not_in(claimed),
+                    _EVENT.c.not_before <= self.at,
+                    _EVENT.c.claimed_at.is_(None),
+                ]
+            passed += self.worker._mark_passed(*where, judged=self.judged)
+        return passed
+
+
+@dataclass
+class _Batch:
+    ids: list[int]
+    events_of: dict[uuid.UUID, list[int]] = field(default_factory=dict)
+    persons: set[uuid.UUID] = field(default_factory=set)
+    problems: dict[int, Problems] = field(default_factory=dict)
+    targets: list[_Target] = field(default_factory=list)
+    written: Future = field(default_factory=Future)
+    recorded: bool = False
+
+    def dispatch(self, writer: ThreadPoolExecutor) -> None:
+        self.written = writer.submit(self._write)
+
+    def _write(self) -> None:
+        for target in self.targets:
+            target.write()
+
+
+@dataclass
+class _Applied:
+    """What we recorded of one account at one service."""
+
+    target_key: str
+    desired_hash: str | None
+    applied_hash: str | None
 
 
 @dataclass
@@ -350,149 +557,235 @@ class Problems:
 
 
 class _Target:
-    """One batch's work at one service's target."""
+    """One batch's work at one service's target: planned and recorded by the worker, written
+    by the writer thread."""
 
-    def __init__(self, worker: Worker, connector: Connector, rows, stats, problems):
+    def __init__(self, worker: Worker, connector: Connector, applied):
         self.worker, self.connector = worker, connector
         self.service = connector.service
-        self.session = worker.session
-        self.rows: dict[tuple[uuid.UUID, str], ProvisionedAccount] = rows
-        self.stats: Stats = stats
-        self.problems: dict[uuid.UUID, Problems] = problems
+        self.applied: dict[tuple[uuid.UUID, str], _Applied] = applied
+        self.problems: dict[uuid.UUID, Problems] = {}
+        self.removals: list[Desired] = []
+        self.writes: list[tuple[Desired, str]] = []  # with the account's fingerprint
+        self.unchanged: list[tuple[Desired, str]] = []
+        self.groups: list[Group] = []  # to write
+        self.group_rows: dict[str, str] = {}  # key -> recorded fingerprint
+        # The writer's outcome:
+        self.removed: dict[uuid.UUID, str | None] = {}  # person -> None, or why refused
+        self.rejected: dict[str, str] = {}  # account key -> why
+        self.unavailable: str | None = None
 
-    def apply(self, desireds: list[Desired]) -> None:
-        down = self.worker._down.get(self.service)
-        if down is not None:  # no need to wait for it again
-            for desired in desireds:
-                self._unavailable(desired, down)
-            return
-        settled: set[uuid.UUID] = set()
-        try:
-            writes = []
-            for desired in desireds:
-                if desired.account is None:
-                    self._remove(desired)
-                    settled.add(desired.person_id)
-                elif self._wanted(desired):
-                    writes.append(desired)
-                else:
-                    settled.add(desired.person_id)
-            self._write(writes, settled)
-        except TargetUnavailable as exc:
-            self.worker._down[self.service] = str(exc)
-            for desired in desireds:
-                if desired.person_id not in settled:
-                    self._unavailable(desired, str(exc))
-
-    def _remove(self, desired: Desired) -> None:
-        row = self.rows.pop((desired.person_id, self.service), None)
-        if row is None:
-            return
-        if row.applied_hash is not None:
-            try:
-                self.connector.delete_account(row.target_key)
-            except RecordRejected as exc:
-                self.rows[(desired.person_id, self.service)] = row
-                self._rejected(desired, str(exc))
-                return
-            self.stats.deleted += 1
-        self.session.delete(row)
-
-    def _wanted(self, desired: Desired) -> bool:
-        """Record the desired state; True if the target does not hold it yet."""
-        assert desired.account is not None
-        row = self._row(desired)
-        row.desired_hash = desired.account.fingerprint()
-        if row.applied_hash == row.desired_hash:
-            self.stats.unchanged += 1
-            return False
-        return True
-
-    def _write(self, writes: list[Desired], settled: set[uuid.UUID]) -> None:
-        if not writes:
+    def plan(self, desireds: list[Desired]) -> None:
+        for desired in desireds:
+            row = self.applied.get((desired.person_id, self.service))
+            if desired.account is None:
+                if row is not None:
+                    self.removals.append(desired)
+                continue
+            wanted = desired.account.fingerprint()
+            if row is not None and row.applied_hash == wanted:
+                self.unchanged.append((desired, wanted))
+            else:
+                self.writes.append((desired, wanted))
+        if not self.connector.has_groups or not self.writes:
             return
         groups: dict[str, Group] = {}
-        if self.connector.has_groups:
-            for desired in writes:
-                for group in desired.groups:
-                    groups.setdefault(group.key, group)
-        group_rows = self._group_rows(list(groups))
-        changed = [g for k, g in groups.items() if _applied(group_rows.get(k)) != fingerprint(g)]
-        absent_accounts = {d.key for d in writes if self._row(d).applied_hash is None}
-        absent_groups = {g.key for g in changed if g.key not in group_rows}
-        rejected = write_batch(
-            self.connector,
-            changed,
-            [d.account for d in writes if d.account is not None],
-            absent_accounts,
-            absent_groups,
-        )
-        refused_groups = {
-            m.group
-            for d in writes
-            if d.key in rejected and d.account is not None
-            for m in d.account.memberships
-        }
-        for group in changed:
-            if group.key in refused_groups:
-                continue  # perhaps written, perhaps not: written again next time
-            row = group_rows.get(group.key)
-            if row is None:
-                row = ProvisionedGroup(service_code=self.service, group_key=group.key)
-                self.session.add(row)
-            row.applied_hash = fingerprint(group)
-        for desired in writes:
-            settled.add(desired.person_id)
-            if desired.key in rejected:
-                self._rejected(desired, rejected[desired.key])
-                continue
-            assert desired.account is not None
-            row = self._row(desired)
-            row.applied_hash = row.desired_hash
-            row.status = "ok" if desired.account.active else "disabled"
-            row.last_error = None
-            row.applied_at = now()
-            self.stats.written += 1
+        for desired, _ in self.writes:
+            for group in desired.groups:
+                groups.setdefault(group.key, group)
+        self.group_rows = self._group_rows(list(groups))
+        sent = self.worker._groups_sent
+        for key, group in groups.items():
+            hashed = fingerprint(group)
+            if sent.get((self.service, key), self.group_rows.get(key)) != hashed:
+                self.groups.append(group)
+                sent[(self.service, key)] = hashed
 
-    def _group_rows(self, keys: list[str]) -> dict[str, ProvisionedGroup]:
-        found: dict[str, ProvisionedGroup] = {}
+    def _group_rows(self, keys: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
         for chunk in chunks(keys, IN_CHUNK):
-            for row in self.session.scalars(
-                select(ProvisionedGroup).where(
-                    ProvisionedGroup.service_code == self.service,
-                    ProvisionedGroup.group_key.in_(chunk),
+            found.update(
+                (key, applied)
+                for key, applied in self.worker.session.execute(
+                    select(_GROUP.c.group_key, _GROUP.c.applied_hash).where(
+                        _GROUP.c.service_code == self.service, _GROUP.c.group_key.in_(chunk)
+                    )
                 )
-            ):
-                found[row.group_key] = row
+            )
         return found
 
-    def _row(self, desired: Desired) -> ProvisionedAccount:
-        row = self.rows.get((desired.person_id, self.service))
-        if row is None:
-            row = ProvisionedAccount(
-                person_id=desired.person_id, service_code=self.service, target_key=desired.key
+    def write(self) -> None:
+        """The connector's part (in the writer thread: no database here)."""
+        down = self.worker._down
+        if self.service in down:  # no need to wait for it again
+            self.unavailable = down[self.service]
+            return
+        try:
+            for desired in self.removals:
+                row = self.applied[(desired.person_id, self.service)]
+                if row.applied_hash is not None:
+                    try:
+                        self.connector.delete_account(row.target_key)
+                    except RecordRejected as exc:
+                        self.removed[desired.person_id] = str(exc)
+                        continue
+                self.removed[desired.person_id] = None
+            if self.writes:
+                self.rejected = write_batch(
+                    self.connector,
+                    self.groups,
+                    [desired.account for desired, _ in self.writes if desired.account],
+                    {d.key for d, _ in self.writes if self._row(d, "applied_hash") is None},
+                    {group.key for group in self.groups if group.key not in self.group_rows},
+                )
+        except TargetUnavailable as exc:
+            down[self.service] = self.unavailable = str(exc)
+
+    def record(self, book: _Bookkeeping, stats: Stats) -> None:
+        service = self.service
+        sent = self.worker._groups_sent
+        for desired, wanted in self.unchanged:
+            stats.unchanged += 1
+            if self._row(desired, "desired_hash") != wanted:
+                book.desired(desired.person_id, service, wanted)
+        for desired in self.removals:
+            row = self.applied[(desired.person_id, service)]
+            if desired.person_id not in self.removed:  # the target went away before
+                self._problem(desired).unavailable.append(f"{service}: {self.unavailable}")
+                book.note(desired, row, "pending", self.unavailable or "", None)
+            elif self.removed[desired.person_id] is not None:
+                why = self.removed[desired.person_id] or ""
+                self._problem(desired).rejected.append(f"{service}: {why}")
+                book.note(desired, row, "error", why, None)
+            else:
+                if row.applied_hash is not None:
+                    stats.deleted += 1
+                book.remove(desired.person_id, service)
+        refused_groups = {
+            m.group
+            for desired, _ in self.writes
+            if desired.key in self.rejected and desired.account is not None
+            for m in desired.account.memberships
+        }
+        for group in self.groups:
+            sent.pop((service, group.key), None)
+            if self.unavailable is None and group.key not in refused_groups:
+                book.group(service, group, group.key in self.group_rows)
+            # else perhaps written, perhaps not: written again next time
+        for desired, wanted in self.writes:
+            row = self.applied.get((desired.person_id, service))
+            if self.unavailable is not None:
+                self._problem(desired).unavailable.append(f"{service}: {self.unavailable}")
+                book.note(desired, row, "pending", self.unavailable, wanted)
+            elif desired.key in self.rejected:
+                why = self.rejected[desired.key]
+                self._problem(desired).rejected.append(f"{service}: {why}")
+                book.note(desired, row, "error", why, wanted)
+            else:
+                assert desired.account is not None
+                book.written(desired, row, wanted, desired.account.active)
+                stats.written += 1
+
+    def _row(self, desired: Desired, name: str) -> str | None:
+        row = self.applied.get((desired.person_id, self.service))
+        return getattr(row, name) if row is not None else None
+
+    def _problem(self, desired: Desired) -> Problems:
+        return self.problems.setdefault(desired.person_id, Problems())
+
+
+class _Bookkeeping:
+    """A batch's changes to the record of accounts and groups, written with a few executemany
+    statements (plain rows: nothing here is loaded into the session)."""
+
+    def __init__(self):
+        self.inserts: list[dict] = []
+        self.group_inserts: list[dict] = []
+        self.updates: dict[tuple[str, ...], list[dict]] = {}  # by the columns they set
+        self.group_updates: list[dict] = []
+        self.removals: list[dict] = []
+
+    def desired(self, person_id: uuid.UUID, service: str, wanted: str) -> None:
+        self._update(person_id, service, desired_hash=wanted)
+
+    def written(self, desired: Desired, row: _Applied | None, wanted: str, active: bool) -> None:
+        state = {
+            "desired_hash": wanted,
+            "applied_hash": wanted,
+            "status": "ok" if active else "disabled",
+            "last_error": None,
+            "applied_at": now(),
+        }
+        self._upsert(desired, row, state)
+
+    def note(
+        self,
+        desired: Desired,
+        row: _Applied | None,
+        status: str,
+        error: str,
+        wanted: str | None,
+    ) -> None:
+        state = {"status": status, "last_error": error[:ERROR_LENGTH]}
+        if wanted is not None:
+            state["desired_hash"] = wanted
+        self._upsert(desired, row, state)
+
+    def remove(self, person_id: uuid.UUID, service: str) -> None:
+        self.removals.append({"b_person": person_id, "b_service": service})
+
+    def group(self, service: str, group: Group, recorded: bool) -> None:
+        hashed = fingerprint(group)
+        if recorded:
+            self.group_updates.append(
+                {"b_service": service, "b_key": group.key, "applied_hash": hashed}
             )
-            self.session.add(row)
-            self.rows[(desired.person_id, self.service)] = row
-        return row
+        else:
+            self.group_inserts.append(
+                {"service_code": service, "group_key": group.key, "applied_hash": hashed}
+            )
 
-    def _unavailable(self, desired: Desired, why: str) -> None:
-        self.problems.setdefault(desired.person_id, Problems()).unavailable.append(
-            f"{self.service}: {why}"
+    def _upsert(self, desired: Desired, row: _Applied | None, state: dict) -> None:
+        if row is None:
+            self.inserts.append(
+                {
+                    "person_id": desired.person_id,
+                    "service_code": desired.service,
+                    "target_key": desired.key,
+                    "desired_hash": None,
+                    "applied_hash": None,
+                    "applied_at": None,
+                    "last_error": None,
+                    **state,
+                }
+            )
+        else:
+            self._update(desired.person_id, desired.service, **state)
+
+    def _update(self, person_id: uuid.UUID, service: str, **values) -> None:
+        key = tuple(sorted(values))
+        self.updates.setdefault(key, []).append(
+            {"b_person": person_id, "b_service": service, **values}
         )
-        self._note(desired, "pending", why)
 
-    def _rejected(self, desired: Desired, why: str) -> None:
-        self.problems.setdefault(desired.person_id, Problems()).rejected.append(
-            f"{self.service}: {why}"
+    def execute(self, session: Session) -> None:
+        one_account = and_(
+            _ACCOUNT.c.person_id == bindparam("b_person"),
+            _ACCOUNT.c.service_code == bindparam("b_service"),
         )
-        self._note(desired, "error", why)
-
-    def _note(self, desired: Desired, status: str, error: str) -> None:
-        row = self._row(desired)
-        row.status = status
-        row.last_error = error[:ERROR_LENGTH]
-
-
-def _applied(row: ProvisionedGroup | None) -> str | None:
-    return row.applied_hash if row is not None else None
+        if self.inserts:
+            session.execute(insert(_ACCOUNT), self.inserts)
+        for rows in self.updates.values():  # SET: the columns the rows name
+            session.execute(update(_ACCOUNT).where(one_account), rows)
+        if self.removals:
+            session.execute(delete(_ACCOUNT).where(one_account), self.removals)
+        if self.group_inserts:
+            session.execute(insert(_GROUP), self.group_inserts)
+        if self.group_updates:
+            session.execute(
+                update(_GROUP).where(
+                    _GROUP.c.service_code == bindparam("b_service"),
+                    _GROUP.c.group_key == bindparam("b_key"),
+                ),
+                self.group_updates,
+            )
