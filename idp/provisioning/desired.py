@@ -33,6 +33,7 @@ CHUNK = 1000  # persons read at once
 # the first ones while the next thousand are read.
 FIRST_CHUNK = 100
 ROLES = {"LERN": LEARNER, "LEHR": INSTRUCTOR, "LEIT": INSTRUCTOR}
+_KONTEXT = Personenkontext.__table__
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,11 @@ class Planner:
         head, rest = everyone[:FIRST_CHUNK], everyone[FIRST_CHUNK:]
         for chunk in [head, *chunks(rest, CHUNK)]:
             hopeful = set(
-                self.session.scalars(
-                    select(Personenkontext.person_id)
-                    .where(Personenkontext.person_id.in_(chunk), Personenkontext.rolle.in_(roles))
+                self.session.execute(  # plain rows: no ORM loading for a column of ids
+                    select(_KONTEXT.c.person_id)
+                    .where(_KONTEXT.c.person_id.in_(chunk), _KONTEXT.c.rolle.in_(roles))
                     .distinct()
-                )
+                ).scalars()
             )
             ids = [person_id for person_id in chunk if person_id in hopeful or had.get(person_id)]
             if not ids:

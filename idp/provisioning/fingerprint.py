@@ -15,13 +15,24 @@ def fingerprint(record) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_LEAVES = (str, int, float, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, by class
+
+
 def _plain(value):
     """Dataclasses as dicts, tuples as lists: what `dataclasses.asdict` gives, without its
-    deep copies (the worker hashes every account it looks at)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    deep copies (the worker hashes every account it looks at; the common cases first)."""
+    if isinstance(value, _LEAVES):
+        return value
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    names = _FIELDS.get(type(value))
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[type(value)] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     return value
