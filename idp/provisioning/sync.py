@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select, union
+from sqlalchemy import delete, select, union
 from sqlalchemy.orm import Session
 
 from connectors.base import Account, Connector, Group, write_batch
+from idp.bulk import bulk_insert
 from idp.clock import now, today
 from idp.models import Personenkontext, ProvisionedAccount, ProvisionedGroup
 from idp.policy.entitlement import possible_roles
@@ -170,6 +171,7 @@ def _repair(
         )
     }
     added = []
+    at = now()  # one time for all: converted once
     for key in [*report.missing, *report.changed]:
         d = comparison.wanted[key]
         if key in rejected or d.account is None:
@@ -178,19 +180,25 @@ def _repair(
             "desired_hash": comparison.written_hashes[key],
             "status": "ok" if d.account.active else "disabled",
             "last_error": None,
-            "applied_at": now(),
+            "applied_at": at,
         }
         state["applied_hash"] = state["desired_hash"]
         row = rows.get(d.person_id)
         if row is None:  # most of them, when a new target is filled: one INSERT for all
             added.append(
-                {"person_id": d.person_id, "service_code": service, "target_key": key, **state}
+                {
+                    "person_id": d.person_id,
+                    "service_code": service,
+                    "target_key": key,
+                    "updated_at": at,
+                    **state,
+                }
             )
         else:
             for name, value in state.items():
                 setattr(row, name, value)
     if added:
-        session.execute(insert(ProvisionedAccount.__table__), added)
+        bulk_insert(session, ProvisionedAccount.__table__, added)
     for key in report.extra:
         connector.delete_account(key)
         session.execute(

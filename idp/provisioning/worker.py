@@ -43,7 +43,7 @@ from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, selec
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
-from idp.bulk import chunks
+from idp.bulk import bulk_insert, chunks
 from idp.clock import now
 from idp.models import (
     Organisation,
@@ -699,6 +699,7 @@ class _Bookkeeping:
     statements (plain rows: nothing here is loaded into the session)."""
 
     def __init__(self):
+        self.at = now()  # one time for the batch: converted once for all its rows
         self.inserts: list[dict] = []
         self.group_inserts: list[dict] = []
         self.updates: dict[tuple[str, ...], list[dict]] = {}  # by the columns they set
@@ -714,7 +715,7 @@ class _Bookkeeping:
             "applied_hash": wanted,
             "status": "ok" if active else "disabled",
             "last_error": None,
-            "applied_at": now(),
+            "applied_at": self.at,
         }
         self._upsert(desired, row, state)
 
@@ -756,6 +757,7 @@ class _Bookkeeping:
                     "applied_hash": None,
                     "applied_at": None,
                     "last_error": None,
+                    "updated_at": self.at,
                     **state,
                 }
             )
@@ -774,7 +776,7 @@ class _Bookkeeping:
             _ACCOUNT.c.service_code == bindparam("b_service"),
         )
         if self.inserts:
-            session.execute(insert(_ACCOUNT), self.inserts)
+            bulk_insert(session, _ACCOUNT, self.inserts)
         for rows in self.updates.values():  # SET: the columns the rows name
             session.execute(update(_ACCOUNT).where(one_account), rows)
         if self.removals:
