@@ -120,13 +120,17 @@ def released_attributes(policies: Policies, service_code: str) -> frozenset[str]
     return frozenset(policies.services[service_code].attributes)
 
 
-def release(policies: Policies, facts: PersonFacts, service_code: str) -> dict[str, object]:
+def release(
+    policies: Policies, facts: PersonFacts, service_code: str, decision: Decision | None = None
+) -> dict[str, object]:
     """The person's attributes, cut down to what the service may receive.
 
     Context attributes (rollenart, organisation, klasse) come only from the contexts that
     grant the service, so a teacher's second school does not leak to the first's services.
+    `decision`: the entitlement to the service, if the caller has it already.
     """
-    decision = entitlement(policies, facts, service_code)
+    if decision is None:
+        decision = entitlement(policies, facts, service_code)
     if not decision.allowed:
         return {}
     allowed = released_attributes(policies, service_code)
@@ -153,8 +157,15 @@ def _relevant_kontexte(
 ) -> list[KontextFacts]:
     """The granting contexts plus the classes the person has at the granting schools."""
     schools = {k.schule_id for k in granting if k.schule_id is not None}
-    classes = [k for k in all_kontexte if k.org_typ == "KLASSE" and k.schule_id in schools]
-    return [*granting, *(k for k in classes if k not in granting)]
+    granted = {id(k) for k in granting}  # the same objects: no field-by-field comparison
+    return [
+        *granting,
+        *(
+            k
+            for k in all_kontexte
+            if k.org_typ == "KLASSE" and k.schule_id in schools and id(k) not in granted
+        ),
+    ]
 
 
 def _rule_matches(rule: EntitlementRule, kontext: KontextFacts) -> bool:

@@ -112,7 +112,7 @@ class Planner:
         if decision.allowed:
             attributes = {
                 name: value
-                for name, value in release(self.policies, facts, service).items()
+                for name, value in release(self.policies, facts, service, decision).items()
                 if value not in (None, "", [])
             }
             memberships, groups = self._groups(decision.kontexte, facts)
