@@ -67,7 +67,9 @@ def setup_proxy(app: Flask) -> None:
 
 def setup_web(app: Flask) -> None:
     from idp import auth, security_headers, ui
+    from idp.responses import BufferedResponse
 
+    app.response_class = BufferedResponse
     ui.init_app(app)
     security_headers.init_app(app)
     auth.init_app(app)

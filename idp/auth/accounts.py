@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -23,10 +23,17 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from idp.auth import passwords, totp
-from idp.auth.guard import ACCOUNT, IP
+from idp.auth.guard import ACCOUNT, IP, Counter
 from idp.auth.settings import AuthSettings
 from idp.clock import now, today
-from idp.models import Organisation, Person, Personenkontext, PersonStatus, TotpCredential
+from idp.models import (
+    LoginThrottle,
+    Organisation,
+    Person,
+    Personenkontext,
+    PersonStatus,
+    TotpCredential,
+)
 from idp.policy.facts import PERSON_COLUMNS, load_person_facts
 from idp.policy.loader import Policies
 from idp.policy.second_factor import (
@@ -68,6 +75,8 @@ class Account:
     person: LoginPerson | None
     enrolled: bool = False  # has a confirmed second factor
     roles: tuple[tuple[str, str], ...] = ()  # (rolle, organisation type) active today
+    # The guard's records of the keys asked about, where read in the same query (else None).
+    counters: tuple[Counter, ...] | None = None
 
 
 # Built once: every login asks this, and building it costs more than running it on SQLite.
@@ -90,17 +99,37 @@ _ROLES = (
     .scalar_subquery()
 )
 _NAME = bindparam("name", type_=String())
+_LOGIN_COLUMNS = (
+    *PERSON_COLUMNS,
+    _PERSON.c.password_hash,
+    _PERSON.c.must_change_password,
+    _PERSON.c.password_set_at,
+    _TOTP.c.confirmed_at,
+    _ROLES.label("roles"),
+)
+_IS_NAMED = or_(_PERSON.c.username == _NAME, _PERSON.c.mail == _NAME)
 _FIND_LOGIN = (
-    select(
-        *PERSON_COLUMNS,
-        _PERSON.c.password_hash,
-        _PERSON.c.must_change_password,
-        _PERSON.c.password_set_at,
-        _TOTP.c.confirmed_at,
-        _ROLES,
-    )
+    select(*_LOGIN_COLUMNS)
     .select_from(_PERSON.outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id))
-    .where(or_(_PERSON.c.username == _NAME, _PERSON.c.mail == _NAME))
+    .where(_IS_NAMED)
+)
+# The same and the guard's records of two keys (of the name and of the address), in one row
+# whether or not anyone has that name: one query less on every login by username.
+_THROTTLE = LoginThrottle.__table__
+_BY_NAME = _THROTTLE.alias("counter_of_name")
+_BY_ADDRESS = _THROTTLE.alias("counter_of_address")
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_FIND_LOGIN_AND_COUNTERS = select(
+    *_LOGIN_COLUMNS,
+    _BY_NAME.c.last_failure_at.label("name_last_failure_at"),
+    _BY_NAME.c.blocked_until.label("name_blocked_until"),
+    _BY_ADDRESS.c.last_failure_at.label("address_last_failure_at"),
+    _BY_ADDRESS.c.blocked_until.label("address_blocked_until"),
+).select_from(
+    _ONE_ROW.outerjoin(_PERSON, _IS_NAMED)
+    .outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id)
+    .outerjoin(_BY_NAME, _BY_NAME.c.key_hash == bindparam(ACCOUNT, type_=String()))
+    .outerjoin(_BY_ADDRESS, _BY_ADDRESS.c.key_hash == bindparam(IP, type_=String()))
 )
 _REHASH = (
     update(_PERSON)
@@ -109,17 +138,40 @@ _REHASH = (
 )
 
 
-def find_login(session: Session, login_name: str) -> Account:
-    """The person, their second factor and their active roles, in one query."""
+def find_login(session: Session, login_name: str, keys: dict[str, str] | None = None) -> Account:
+    """The person, their second factor and their active roles, in one query.
+
+    With the guard's `keys` of the name as typed and of the client address, the same query
+    reads their counters too, unless the name looks like a mail address: a login by mail is
+    counted under the username, which only this query finds. Whether the counters come along
+    depends on the name's form alone, never on whether someone has it.
+    """
     name = login_name.strip().casefold()
     if not name or len(name) > 255:
         return Account(None)
-    found = session.execute(_FIND_LOGIN, {"name": name, "on": today()}).first()
+    params = {"name": name, "on": today()}
+    # On the connection: a Core statement skips the ORM session's execution layers.
+    connection = session.connection()
+    if keys is None or "@" in name:
+        return _account(connection.execute(_FIND_LOGIN, params).first())
+    # One row, but two if the name is one person's username and another's mail address.
+    row = connection.execute(_FIND_LOGIN_AND_COUNTERS, {**params, **keys}).first()
+    counters = tuple(
+        Counter(kind, last, until)
+        for kind, last, until in (
+            (ACCOUNT, row.name_last_failure_at, row.name_blocked_until),
+            (IP, row.address_last_failure_at, row.address_blocked_until),
+        )
+        if last is not None
+    )
+    return replace(_account(row if row.id is not None else None), counters=counters)
+
+
+def _account(found: Row | None) -> Account:
     if found is None:
         return Account(None)
-    *_, confirmed, joined = found
-    pairs = tuple(tuple(item.split("@", 1)) for item in (joined or "").split(",") if item)
-    return Account(found, confirmed is not None, pairs)  # type: ignore[arg-type]
+    pairs = tuple(tuple(item.split("@", 1)) for item in (found.roles or "").split(",") if item)
+    return Account(found, found.confirmed_at is not None, pairs)  # type: ignore[arg-type]
 
 
 def min_length(session: Session, policies: Policies, settings: AuthSettings, person: Person) -> int:
@@ -249,10 +301,14 @@ def check_credentials(
     with a right second factor gets through; failures during the lock are not counted (so the
     lock runs out) unless the password was right and the code wrong.
     """
-    account = find_login(session, login_name)
+    by_name = guard_keys(settings, login_name, None, ip)
+    account = find_login(session, login_name, by_name)
     person = account.person
-    keys = guard_keys(settings, login_name, person, ip)
-    state = settings.guard.look(session, keys)
+    keys = guard_keys(settings, login_name, person, ip) if person is not None else by_name
+    if account.counters is not None and keys == by_name:
+        state = settings.guard.judge(account.counters)
+    else:
+        state = settings.guard.look(session, keys)
     blocked = state.blocked
     right, new_hash = passwords.verify(
         settings.hashing, password, person.password_hash if person is not None else None

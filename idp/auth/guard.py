@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -91,6 +93,14 @@ class GuardState:
     counted: set[str]
 
 
+class Counter(NamedTuple):
+    """One key's record as the guard judges it (a row of `_LOOK`, or read with a login)."""
+
+    kind: str
+    last_failure_at: dt.datetime
+    blocked_until: dt.datetime | None
+
+
 @dataclass(frozen=True)
 class Guard:
     """The limits for both kinds of key, and the secret that hides the keys."""
@@ -134,8 +144,12 @@ class Guard:
 
     def look(self, session: Session, keys: dict[str, str]) -> GuardState:
         """The kinds that are blocked now, and those with failures on record at all."""
+        params = {ACCOUNT: keys[ACCOUNT], IP: keys[IP]}
+        return self.judge(session.connection().execute(_LOOK, params).all())
+
+    def judge(self, rows: Sequence[Counter | Row]) -> GuardState:
+        """`look`'s answer from the records of its keys, read by the caller."""
         at = now()
-        rows = session.execute(_LOOK, {ACCOUNT: keys[ACCOUNT], IP: keys[IP]}).all()
         return GuardState(
             blocked={
                 row.kind
@@ -179,7 +193,7 @@ class Guard:
         )
         return result.rowcount or 0
 
-    def _forgotten(self, row: LoginThrottle | Row, at: dt.datetime) -> bool:
+    def _forgotten(self, row: Counter | LoginThrottle | Row, at: dt.datetime) -> bool:
         limits = self.limits(row.kind)
         quiet_since = max(row.last_failure_at, row.blocked_until or row.last_failure_at)
         return at - quiet_since > dt.timedelta(minutes=limits.forget_after_minutes)

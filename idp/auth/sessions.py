@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -24,11 +25,11 @@ from dataclasses import dataclass
 from blinker import Namespace
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
-from itsdangerous import BadSignature, Serializer, URLSafeSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous import BadSignature, Signer
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
+from werkzeug.http import dump_cookie
 
 from idp.auth.settings import auth_settings
 from idp.clock import now
@@ -53,7 +54,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self,
         data: dict | None = None,
         record: SessionRow | None = None,
-        signed: tuple[float, float] | None = None,
+        signed: tuple[int, int] | None = None,
     ) -> None:
         def changed(_: CallbackDict) -> None:
             self.modified = True
@@ -89,7 +90,8 @@ class SessionRow:
 
 
 # Built once: every request with a session cookie reads its row, every login writes one, and
-# building a statement costs more than running it. Core, not ORM: no object to load or flush.
+# building a statement costs more than running it. Core, not ORM: no object to load or flush,
+# and run on the session's connection, past the ORM session's execution layers.
 _TABLE = LoginSession.__table__
 _PERSON = Person.__table__
 _ROW = bindparam("row_id", type_=_TABLE.c.id.type)
@@ -143,24 +145,40 @@ _DELETE = delete(_TABLE).where(_TABLE.c.id == _ROW)
 
 # Marks a cookie holding a signed CSRF-only session; a database token never contains a dot.
 SIGNED = "a."
+# What our cookie values consist of (URL-safe base64, dots): nothing werkzeug would quote.
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.-]+")
+_COOKIE_SLOT = "cookie-value-goes-here"
 _SIGNED_KEYS = frozenset({"csrf_token"})
 
 
-class _UncompressedSerializer(URLSafeSerializer):
-    """Signed and URL-safe like its parent, without first trying zlib: a CSRF token and two
-    times never get shorter, and setting up zlib costs more than signing them."""
+class _CookieSigner:
+    """Signs "token.created.seen" (times in whole epoch seconds) with itsdangerous' HMAC-SHA256
+    signer. Three short fields need nothing of its serializers (JSON, zlib, an object per
+    call), and every first visitor of the login page is signed once and checked once."""
 
-    def dump_payload(self, obj: object) -> bytes:
-        return base64_encode(Serializer.dump_payload(self, obj))
+    def __init__(self, secret: str, salt: str) -> None:
+        self._signer = Signer(secret, salt=salt, digest_method=hashlib.sha256)
+
+    def dumps(self, token: str, created: int, seen: int) -> str:
+        if "." in token:
+            raise ValueError("a CSRF token with a dot cannot be signed in this format")
+        return self._signer.sign(f"{token}.{created}.{seen}").decode()
+
+    def loads(self, value: str) -> tuple[str, int, int] | None:
+        """The fields, or None if the signature does not hold (or they are malformed)."""
+        try:
+            payload = self._signer.unsign(value).decode()
+        except BadSignature:
+            return None
+        token, created, seen = payload.split(".")
+        return token, int(created), int(seen)
 
 
-def _signer(app: Flask) -> URLSafeSerializer:
+def _signer(app: Flask) -> _CookieSigner:
     found = app.extensions.get("idp.signed_sessions")
     if found is None:
-        found = app.extensions["idp.signed_sessions"] = _UncompressedSerializer(
-            app.config["SECRET_KEY"],
-            salt="idp.anonymous-session",
-            signer_kwargs={"digest_method": hashlib.sha256},
+        found = app.extensions["idp.signed_sessions"] = _CookieSigner(
+            app.config["SECRET_KEY"], "idp.anonymous-session"
         )
     return found
 
@@ -202,7 +220,7 @@ class DatabaseSessionInterface(SessionInterface):
             return _open_signed(app, token[len(SIGNED) :])
         if len(token) > 100:
             return ServerSession()
-        found = db.session.execute(_OPEN, {"token_hash": token_hash(token)}).first()
+        found = db.session.connection().execute(_OPEN, {"token_hash": token_hash(token)}).first()
         if found is None:
             return ServerSession()
         *fields, data, status = found
@@ -220,7 +238,7 @@ class DatabaseSessionInterface(SessionInterface):
         try:
             if session.ended:
                 if record is not None:
-                    db.session.execute(_DELETE, {"row_id": record.id})
+                    db.session.connection().execute(_DELETE, {"row_id": record.id})
                 db.session.commit()
                 self._delete_cookie(app, response)
                 return
@@ -230,13 +248,13 @@ class DatabaseSessionInterface(SessionInterface):
                     self._save_signed(app, session, data, response, at)
                     return
                 session.new_token = secrets.token_urlsafe(32)
-                db.session.execute(_INSERT, _new_values(session.new_token, None, data, at))
+                values = _new_values(session.new_token, None, data, at)
+                db.session.connection().execute(_INSERT, values)
             elif session.modified:
-                db.session.execute(
-                    _SAVE, {"row_id": record.id, "new_data": dict(session), "seen": at}
-                )
+                values = {"row_id": record.id, "new_data": dict(session), "seen": at}
+                db.session.connection().execute(_SAVE, values)
             elif at - record.last_seen_at > TOUCH_INTERVAL:
-                db.session.execute(_TOUCH, {"row_id": record.id, "seen": at})
+                db.session.connection().execute(_TOUCH, {"row_id": record.id, "seen": at})
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -257,21 +275,33 @@ class DatabaseSessionInterface(SessionInterface):
         if not data:
             self._delete_cookie(app, response)
             return
-        created, seen = session.signed or (at.timestamp(), at.timestamp())
-        if session.modified or session.signed is None or at.timestamp() - seen > TOUCH_SECONDS:
-            value = _signer(app).dumps([data["csrf_token"], created, at.timestamp()])
+        stamp = int(at.timestamp())
+        created, seen = session.signed or (stamp, stamp)
+        if session.modified or session.signed is None or stamp - seen > TOUCH_SECONDS:
+            value = _signer(app).dumps(data["csrf_token"], created, stamp)
             self._set_cookie(app, response, SIGNED + value)
 
     def _set_cookie(self, app: Flask, response: Response, value: str) -> None:
-        response.set_cookie(
-            self.get_cookie_name(app),
-            value,
-            httponly=True,
-            secure=self.get_cookie_secure(app),
-            samesite="Lax",
-            path=self.get_cookie_path(app),
-            domain=self.get_cookie_domain(app),
-        )
+        if not _PLAIN_VALUE.fullmatch(value):  # never for our tokens; quoted by werkzeug
+            response.set_cookie(value=value, **self._cookie_settings(app))
+            return
+        template = app.extensions.get("idp.session_cookie")
+        if template is None:
+            # The header as werkzeug writes it, once: only the value differs per response.
+            template = app.extensions["idp.session_cookie"] = dump_cookie(
+                value=_COOKIE_SLOT, **self._cookie_settings(app)
+            )
+        response.headers.add("Set-Cookie", template.replace(_COOKIE_SLOT, value, 1))
+
+    def _cookie_settings(self, app: Flask) -> dict:
+        return {
+            "key": self.get_cookie_name(app),
+            "httponly": True,
+            "secure": self.get_cookie_secure(app),
+            "samesite": "Lax",
+            "path": self.get_cookie_path(app),
+            "domain": self.get_cookie_domain(app),
+        }
 
     def _delete_cookie(self, app: Flask, response: Response) -> None:
         response.delete_cookie(
@@ -286,11 +316,12 @@ def _open_signed(app: Flask, value: str) -> ServerSession:
     if len(value) > 300:
         return ServerSession()
     try:
-        csrf, created, seen = _signer(app).loads(value)
-    except (BadSignature, TypeError, ValueError):
+        fields = _signer(app).loads(value)
+    except ValueError:  # signed, but not three fields of this format
         return ServerSession()
-    if not isinstance(csrf, str) or not all(isinstance(t, int | float) for t in (created, seen)):
+    if fields is None:
         return ServerSession()
+    csrf, created, seen = fields
     idle, absolute = timeouts()
     at = now().timestamp()
     if created + absolute.total_seconds() <= at or seen + idle.total_seconds() <= at:
@@ -312,7 +343,8 @@ def _new_values(token: str, person_id: uuid.UUID | None, data: dict, at: dt.date
         "amr": [],
         "otp_time": None,
         "ip": request.remote_addr,
-        "user_agent": (request.user_agent.string or "")[:255],
+        # The header itself: request.user_agent would build a parser object for it.
+        "user_agent": request.headers.get("User-Agent", "")[:255],
     }
 
 
@@ -329,12 +361,13 @@ def establish(session: ServerSession, person_id: uuid.UUID, amr: list[str]) -> S
     values = _new_values(session.new_token, person_id, dict(session), at)
     methods = sorted(set(amr))
     values.update(auth_time=at, amr=methods, otp_time=at if "otp" in methods else None)
+    connection = db.session.connection()
     if session.record is None:
-        db.session.execute(_INSERT, values)
+        connection.execute(_INSERT, values)
     else:
         values["id"] = session.record.id  # the row keeps its id; everything else is new
         changes = {f"new_{name}": value for name, value in values.items() if name != "id"}
-        db.session.execute(_ESTABLISH, {"row_id": values["id"], **changes})
+        connection.execute(_ESTABLISH, {"row_id": values["id"], **changes})
     session.record = SessionRow(
         values["id"],
         person_id,

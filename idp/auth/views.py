@@ -18,12 +18,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from idp.auth import accounts, stepup, totp
+from idp.auth.form_token import csrf_token
 from idp.auth.forms import (
     ActionForm,
     CodeForm,
@@ -39,6 +38,7 @@ from idp.models import Person
 from idp.policy import current_policies
 from idp.saml import slo
 from idp.secretbox import SecretUnreadable
+from idp.ui import select_locale
 
 blueprint = Blueprint("auth", __name__)
 
@@ -65,7 +65,8 @@ def login() -> Response | str:
     if current is not None and stepup.satisfies(current, requirement):
         stepup.take_return_to()
         return redirect(return_to or url_for("portal.start"))
-    login_name = request.form.get("login_name", "")
+    # A GET has no form to parse.
+    login_name = request.form.get("login_name", "") if request.method == "POST" else ""
     if request.method == "GET" and "login_hint" in session:
         login_name = session.pop("login_hint")  # OIDC login_hint of the service
     if current is not None and request.method == "GET":
@@ -87,7 +88,7 @@ def login() -> Response | str:
             )
             if attempt.ok:
                 # The next step changes the session, whose saving commits (rehash, guard).
-                return _advance(attempt.person, list(attempt.amr), attempt)
+                return _advance(attempt.person, list(attempt.amr), attempt, requirement)
             db.session.commit()
             error = failed_message()
     return render_template(
@@ -104,13 +105,14 @@ def _empty_login_form() -> str:
     one visitor to the next, so it is rendered once per language and process, not per visit."""
     if request.query_string or "_flashes" in session or current_app.jinja_env.auto_reload:
         # The language link carries the query; messages are shown once; templates may change.
-        return _render_login_form(csrf_token=generate_csrf)
+        return _render_login_form(csrf_token=csrf_token)
     pages = current_app.extensions.setdefault("idp.login_forms", {})
-    key = (str(get_locale()), request.script_root)
+    # The language by name: the Babel locale object is only needed to render the page.
+    key = (select_locale(), request.script_root)
     page = pages.get(key)
     if page is None:
         page = pages[key] = _render_login_form(csrf_token=lambda: _TOKEN_SLOT)
-    return page.replace(_TOKEN_SLOT, generate_csrf(), 1)
+    return page.replace(_TOKEN_SLOT, csrf_token(), 1)
 
 
 def _render_login_form(**context) -> str:
@@ -274,40 +276,52 @@ def _advance(
     person: Person | accounts.LoginPerson | None,
     amr: list[str],
     attempt: accounts.Attempt | None = None,
+    requirement: stepup.Requirement | None = None,
 ) -> Response:
     """The next step of a login, or its completion.
 
     Right after the password check, `attempt` already knows whether the person has a second
-    factor, failed attempts and which roles: that spares queries on the busiest path.
+    factor, failed attempts and which roles, and the login page what the login must satisfy:
+    that spares queries on the busiest path.
     """
     enrolled = attempt.enrolled if attempt is not None else None
-    had_failures = attempt.had_failures if attempt is not None else True
     if person is None:
         abort(400)
     earlier = session.get(IN_PROGRESS) or {}
+    had_failures = bool(
+        earlier.get("failures", attempt.had_failures if attempt is not None else True)
+    )
+    if enrolled is None:
+        enrolled = totp.credential(db.session, person.id) is not None
+    step = None
+    if enrolled and "otp" not in amr:
+        step = "auth.code"
+    elif person.must_change_password:
+        step = "auth.first_password"
+    elif "otp" not in amr:
+        if requirement is None:
+            _, requirement = stepup.pending()
+        if requirement.second_factor or accounts.needs_second_factor(
+            db.session, current_policies(), person, attempt.roles if attempt else None
+        ):
+            step = "auth.enrol_at_login"
+    if step is None:  # nothing left to ask: the login completes without a step in progress
+        return _complete(person, amr, had_failures)
     session[IN_PROGRESS] = {
         "person": str(person.id),
         "amr": sorted(set(amr)),
         "since": earlier.get("since") or now().isoformat(),
-        "failures": bool(earlier.get("failures", had_failures)),
+        "failures": had_failures,
     }
-    if enrolled is None:
-        enrolled = totp.credential(db.session, person.id) is not None
-    if enrolled and "otp" not in amr:
-        return redirect(url_for("auth.code"))
-    if person.must_change_password:
-        return redirect(url_for("auth.first_password"))
-    if "otp" not in amr:
-        _, requirement = stepup.pending()
-        if requirement.second_factor or accounts.needs_second_factor(
-            db.session, current_policies(), person, attempt.roles if attempt else None
-        ):
-            return redirect(url_for("auth.enrol_at_login"))
-    return _complete(person, amr)
+    return redirect(url_for(step))
 
 
-def _complete(person: Person | accounts.LoginPerson, amr: list[str]) -> Response:
-    had_failures = (session.pop(IN_PROGRESS, None) or {}).get("failures", True)
+def _complete(
+    person: Person | accounts.LoginPerson, amr: list[str], had_failures: bool | None = None
+) -> Response:
+    in_progress = session.pop(IN_PROGRESS, None) or {}
+    if had_failures is None:
+        had_failures = in_progress.get("failures", True)
     target = stepup.take_return_to() or url_for("portal.start")
     establish(session, person.id, amr)  # type: ignore[arg-type]
     accounts.logged_in(db.session, auth_settings(), person, _ip(), had_failures)
