@@ -464,6 +464,40 @@ def test_v10_5_1_a_nonce_is_accepted_once_per_client(site):
     assert params["error"] == "invalid_request" and "code" not in params
 
 
+def test_v10_5_1_a_replayed_nonce_is_refused_after_a_fresh_login_too(site):
+    rp.school(site, teacher=False)
+    client = rp.register(site, "stundenplan")
+    first = rp.authorization(client)
+    rp.code_from(rp.sign_in(browser(site), first, "lea.lern"), first)
+
+    replay = rp.sign_in(browser(site), rp.authorization(client, nonce=first.nonce), "lea.lern")
+
+    params = rp.redirect_params(replay)
+    assert params["error"] == "invalid_request" and "code" not in params
+
+
+def test_token_request_body_is_read_as_a_form(site):
+    client = rp.register(site, "stundenplan")
+    token = site.test_client()
+
+    escaped = token.post(
+        "/oidc/token",
+        data="grant_type=client%5Fcredentials&scope=",
+        content_type="application/x-www-form-urlencoded",
+        auth=(client.client_id, client.secret),
+    )
+    not_utf8 = token.post(
+        "/oidc/token",
+        data=b"grant_type=client_credentials&x=\xff",
+        content_type="application/x-www-form-urlencoded",
+        auth=(client.client_id, client.secret),
+    )
+
+    assert escaped.status_code == 200
+    # Like Werkzeug's own form parser: a body it cannot decode has no fields.
+    assert not_utf8.status_code == 400 and not_utf8.json["error"] == "unsupported_grant_type"
+
+
 def test_v10_4_4_password_grant_is_refused(site):
     rp.school(site, teacher=False)
     client = rp.register(site, "stundenplan")

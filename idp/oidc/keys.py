@@ -51,6 +51,8 @@ SigningJWK = ECKey | RSAKey
 _JWS_ALGS = ("ES256", "RS256")
 _ES256 = ec.ECDSA(hashes.SHA256())
 _PKCS1 = padding.PKCS1v15()
+# One encoder for every token's claims: json.dumps with options builds a new one per call.
+_CLAIMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def sign(session: Session, alg: str, typ: str, claims: dict[str, Any]) -> str:
         encoded = _b64(json.dumps(header, separators=(",", ":")).encode())
         found = cache[(kid, typ)] = (encoded, key.get_op_key("sign"))
     head, private = found
-    payload = _b64(json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode())
+    payload = _b64(_CLAIMS_JSON.encode(claims).encode())
     message = head + b"." + payload
     if alg == "ES256":
         r, s = decode_dss_signature(private.sign(message, _ES256))

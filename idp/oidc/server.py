@@ -13,19 +13,17 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field, fields
-from functools import cached_property
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Request, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.grants.util import create_half_hash
-from flask import Request, Response, g
+from flask import current_app, g
 from flask import request as flask_request
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 
 from idp.clock import now
 from idp.extensions import db
@@ -39,6 +37,7 @@ from idp.oidc import clients, keys, tokens
 from idp.oidc.claims import pairwise_sub, user_claims
 from idp.oidc.clients import ClientSnapshot
 from idp.oidc.logout import EndSession
+from idp.oidc.oauth_request import OAuthRequest
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
 from idp.policy.entitlement import PersonFacts, entitlement
@@ -80,8 +79,18 @@ class PersonRow:
     geburtsdatum: dt.date | None
 
 
+def run(statement, parameters: dict):
+    """Execute a prebuilt Core statement on the request's connection: the ORM session's
+    execute adds bookkeeping for ORM entities these statements do not have."""
+    return db.session.connection().execute(statement, parameters)
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def person_row(person_id: uuid.UUID) -> PersonRow | None:
-    row = db.session.execute(_PERSON, {"person_id": person_id}).first()
+    row = run(_PERSON, {"person_id": person_id}).first()
     return None if row is None else PersonRow(*row)
 
 
@@ -171,12 +180,27 @@ _MARK_REFRESH_TOKEN_USED = (
     )
     .values(used_at=bindparam("at"))
 )
+# On PostgreSQL a refresh writes once: the statement that marks the old token used inserts the
+# new one, and only if the old one was still unused (SQLite has no writing CTEs: two statements).
+_JUST_USED = _MARK_REFRESH_TOKEN_USED.returning(_REFRESH_TOKENS.c.token_hash).cte("just_used")
+_ROTATED = tuple(c for c in _REFRESH_TOKENS.c if c.name not in ("used_at", "revoked_at"))
+_ROTATE_REFRESH_TOKEN = (
+    insert(_REFRESH_TOKENS)
+    .from_select(
+        _ROTATED,
+        select(*(bindparam(f"new_{c.name}", type_=c.type) for c in _ROTATED)).where(
+            exists(select(_JUST_USED.c.token_hash))
+        ),
+    )
+    .add_cte(_JUST_USED)
+    .returning(_REFRESH_TOKENS.c.token_hash)
+)
 
 
 def _read_with_person(statement, record: type, secret: str):
     """The stored code or token `secret` (by its hash, with `statement` from `_with_person`)
     as a `record`, and its person; None if there is none."""
-    row = db.session.execute(statement, {"hash": tokens.opaque_hash(secret)}).one_or_none()
+    row = run(statement, {"hash": tokens.opaque_hash(secret)}).one_or_none()
     if row is None:
         return None
     split = len(fields(record))
@@ -271,29 +295,34 @@ class IssuesOurTokens:
 
 def save_token(token: dict, request) -> None:
     """Store the refresh token (if one was issued) in its family."""
+    row = refresh_token_row(token, request)
+    if row is not None:
+        run(_INSERT_REFRESH_TOKEN, row)
+
+
+def refresh_token_row(token: dict, request) -> dict | None:
+    """The stored form of the refresh token in `token`; None if it has none."""
     refresh = token.get("refresh_token")
     if not refresh:
-        return
+        return None
     context: Context = request.idp_context
     settings = oidc_settings()
     assert context.person is not None and context.family_id is not None
     at = now()
-    db.session.execute(
-        _INSERT_REFRESH_TOKEN,
-        {
-            "token_hash": tokens.opaque_hash(refresh),
-            "family_id": context.family_id,
-            "client_id": request.client.client_id,
-            "person_id": context.person.id,
-            "login_session_id": context.sid,
-            "scope": token.get("scope", ""),
-            "auth_time": context.auth_time or at,
-            "acr": context.acr,
-            "amr": context.amr,
-            "expires_at": context.family_expires_at
-            or at + dt.timedelta(days=settings.refresh_token_days),
-        },
-    )
+    return {
+        "token_hash": tokens.opaque_hash(refresh),
+        "family_id": context.family_id,
+        "client_id": request.client.client_id,
+        "person_id": context.person.id,
+        "login_session_id": context.sid,
+        "scope": token.get("scope", ""),
+        "auth_time": context.auth_time or at,
+        "acr": context.acr,
+        "amr": context.amr,
+        "issued_at": at,
+        "expires_at": context.family_expires_at
+        or at + dt.timedelta(days=settings.refresh_token_days),
+    }
 
 
 def revoke_family(family_id: uuid.UUID) -> None:
@@ -351,10 +380,14 @@ class ResponseModes:
 class OpenIDConnect(OpenIDCode):
     """ID tokens: pairwise sub, the claims policy releases, how and when the person logged in."""
 
+    def validate_openid_authorization_request(self, grant, redirect_uri):
+        # A nonce is spent by the code issued for it. Before anyone has signed in, no code can
+        # be issued: the replay check (a query) waits for the request's return after login.
+        if grant.request.user is not None:
+            super().validate_openid_authorization_request(grant, redirect_uri)
+
     def exists_nonce(self, nonce, request):
-        found = db.session.execute(
-            _NONCE_USED, {"client_id": request.payload.client_id, "nonce": nonce}
-        ).first()
+        found = run(_NONCE_USED, {"client_id": request.payload.client_id, "nonce": nonce}).first()
         return found is not None
 
     def encode_id_token(self, token, request):
@@ -391,6 +424,15 @@ class OpenIDConnect(OpenIDCode):
 class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH
 
+    def validate_authorization_request(self) -> str:
+        # Authlib's create_authorization_response validates the request again, moments after
+        # get_consent_grant did in the same request: the client, redirect URI, PKCE and the
+        # nonce (a query) are the same. Once per request is enough.
+        validated = self.__dict__.get("_validated_redirect_uri")
+        if validated is None:
+            validated = self._validated_redirect_uri = super().validate_authorization_request()
+        return validated
+
     def generate_authorization_code(self) -> str:
         return tokens.new_opaque()
 
@@ -398,7 +440,7 @@ class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
         login = request.idp_login
         settings = oidc_settings()
         data = request.payload.data
-        db.session.execute(
+        run(
             _INSERT_CODE,
             {
                 "code_hash": tokens.opaque_hash(code),
@@ -437,7 +479,7 @@ class AuthorizationCodeGrant(IssuesOurTokens, grants.AuthorizationCodeGrant):
     def delete_authorization_code(self, authorization_code):
         # Kept, marked used, so a second use can be recognised (and is refused).
         family = self.request.idp_context.family_id
-        marked = db.session.execute(
+        marked = run(
             _MARK_CODE_USED, {"hash": authorization_code.code_hash, "at": now(), "family": family}
         )
         if marked.rowcount != 1:
@@ -497,11 +539,22 @@ class RefreshTokenGrant(IssuesOurTokens, grants.RefreshTokenGrant):
         )
         return person
 
+    def save_token(self, token):
+        # On PostgreSQL revoke_old_credential, next, writes the new token in its statement.
+        if _postgresql():
+            self.request.idp_new_refresh_token = refresh_token_row(token, self.request)
+        else:
+            super().save_token(token)
+
     def revoke_old_credential(self, refresh_token):
-        marked = db.session.execute(
-            _MARK_REFRESH_TOKEN_USED, {"hash": refresh_token.token_hash, "at": now()}
-        )
-        if marked.rowcount != 1:
+        used = {"hash": refresh_token.token_hash, "at": now()}
+        new = getattr(self.request, "idp_new_refresh_token", None)
+        if new is not None:  # saved and marked in one statement (PostgreSQL, see above)
+            new = {f"new_{name}": value for name, value in new.items()}
+            rotated = run(_ROTATE_REFRESH_TOKEN, used | new).first() is not None
+        else:
+            rotated = run(_MARK_REFRESH_TOKEN_USED, used).rowcount == 1
+        if not rotated:
             # Used by another request since it was read: a copy is about. The family ends,
             # the tokens just made with it too (they belong to it).
             revoke_family(refresh_token.family_id)
@@ -612,30 +665,6 @@ class Introspection(IntrospectionEndpoint):
         return client is not None and person_may_use(person_row(token.person_id), client)
 
 
-class OAuthPayload(FlaskOAuth2Payload):
-    """The request's parameters, looked up once: Authlib asks for them a dozen times."""
-
-    @cached_property
-    def data(self):
-        return self._request.values
-
-    @cached_property
-    def datalist(self):
-        return dict(self.data.lists())
-
-
-class OAuthRequest(FlaskOAuth2Request):
-    """Authlib's request on Flask's request object itself, not its context-local proxy, with
-    the URL built plainly: Authlib only checks its scheme and host (secure transport), and
-    Flask's `request.url` decodes the whole IRI for that."""
-
-    def __init__(self, request: Request) -> None:
-        url = f"{request.scheme}://{request.host}{request.path}"
-        OAuth2Request.__init__(self, request.method, url, headers=request.headers)
-        self._request = request
-        self.payload = OAuthPayload(request)
-
-
 # One encoder for every response: flask.json builds a new one per call.
 _JSON = json.JSONEncoder(separators=(",", ":"))
 
@@ -647,7 +676,9 @@ class Server(AuthorizationServer):
     def handle_response(self, status_code, payload, headers):
         if isinstance(payload, dict):
             payload = _JSON.encode(payload)
-        return Response(payload, status=status_code, headers=headers)
+        # The app's own response class, which Flask would otherwise convert this one to.
+        response_class = current_app.response_class
+        return response_class(payload, status=status_code, headers=headers)
 
     def query_client(self, client_id):
         return clients.lookup(db.session, client_id) if client_id else None

@@ -30,6 +30,7 @@ from idp.oidc.server import (
     person_facts,
     person_may_use,
     person_row,
+    run,
 )
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
@@ -119,7 +120,7 @@ def authorize() -> Response | str | tuple:
         return _denied(grant, decision.message)
     _forget_asked()
     postgresql = db.session.get_bind().dialect.name == "postgresql"
-    db.session.execute(
+    run(
         _NOTE_CLIENT_SESSION[postgresql],
         {"login_session_id": login.id, "client_id": client.client_id, "person_id": person.id},
     )

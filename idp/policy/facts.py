@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Date, and_, bindparam, case, null, select, union_all
+from sqlalchemy import Date, and_, bindparam, case, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from idp.clock import today
@@ -46,19 +46,32 @@ _KONTEXT_COLUMNS = (
     _PARENT.c.id,
     _PARENT.c.schulart,
 )
-_KONTEXTE = select(*_KONTEXT_COLUMNS).select_from(_KONTEXT_ORGS).where(_ACTIVE_ON)
 # A Klasse's school is its parent; other organisations (Schulamt, ...) have none.
 _SCHOOL_ID = case(
     (_ORG.c.typ == OrganisationTyp.KLASSE, _PARENT.c.id),
     (_ORG.c.typ == OrganisationTyp.SCHULE, _ORG.c.id),
 )
-# The schools' activations and the person's opt-outs, in one round trip. Activations come
-# first: a union's result columns take their types from its first select.
-_ACTIVATIONS_AND_OPT_OUTS = union_all(
-    select(_ACTIVATION.c.schule_id, _ACTIVATION.c.service_code, _ACTIVATION.c.state).where(
+# Everything about one person in one round trip: the contexts, their schools' activations and
+# the person's opt-outs, as rows of one shape, told apart by their first column. Contexts come
+# first: a union's result columns take their types from its first select (an activation's
+# state comes back as the plain string in the name's place, its service in the kennung's).
+_KONTEXT_ROW, _ACTIVATION_ROW, _OPT_OUT_ROW = "k", "a", "o"
+_FACT_ROWS = union_all(
+    select(literal(_KONTEXT_ROW), *_KONTEXT_COLUMNS).select_from(_KONTEXT_ORGS).where(_ACTIVE_ON),
+    select(
+        literal(_ACTIVATION_ROW),
+        null(),
+        null(),
+        _ACTIVATION.c.service_code,
+        _ACTIVATION.c.state,
+        _ACTIVATION.c.schule_id,
+        null(),
+        null(),
+        null(),
+    ).where(
         _ACTIVATION.c.schule_id.in_(select(_SCHOOL_ID).select_from(_KONTEXT_ORGS).where(_ACTIVE_ON))
     ),
-    select(null(), _OPT_OUT.c.service_code, null()).where(
+    select(literal(_OPT_OUT_ROW), null(), null(), _OPT_OUT.c.service_code, *(null(),) * 5).where(
         _OPT_OUT.c.person_id == _PERSON_ID, _OPT_OUT.c.withdrawn_at.is_(None)
     ),
 )
@@ -67,17 +80,20 @@ _ACTIVATIONS_AND_OPT_OUTS = union_all(
 def load_person_facts(
     session: Session, policies: Policies, person: Person, on: dt.date | None = None
 ) -> PersonFacts:
-    """Everything the rules ask about `person` on day `on` (default: today), in two queries."""
+    """Everything the rules ask about `person` on day `on` (default: today), in one query."""
     parameters = {"person_id": person.id, "on": on or today()}
-    kontexte = tuple(_kontext(policies, *row) for row in session.execute(_KONTEXTE, parameters))
+    kontexte: list[KontextFacts] = []
     opt_outs: set[str] = set()
     activations: dict[tuple[uuid.UUID, str], ActivationState] = {}
-    for schule_id, service_code, state in session.execute(_ACTIVATIONS_AND_OPT_OUTS, parameters):
-        if schule_id is None:
-            opt_outs.add(service_code)
-        else:
+    for kind, *row in session.connection().execute(_FACT_ROWS, parameters):
+        if kind == _KONTEXT_ROW:
+            kontexte.append(_kontext(policies, *row))
+        elif kind == _ACTIVATION_ROW:
+            _, _, service_code, state, schule_id, *_ = row
             activations[(schule_id, service_code)] = ActivationState(state)
-    return _facts(person, kontexte, opt_outs, activations)
+        else:
+            opt_outs.add(row[2])
+    return _facts(person, tuple(kontexte), opt_outs, activations)
 
 
 # What the rules read of a person: rows of these columns serve `load_person_facts` and
