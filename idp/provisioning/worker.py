@@ -4,9 +4,9 @@ to its desired state, records what it wrote, retries what failed.
 Finding work: a short queue of due events is claimed in id order, a batch at a time. A long
 one (after a whole state's import) is sorted first, in one query: the events about persons
 some connected service may concern (a context of a role that could entitle them, or an
-account there) are claimed first, then those about organisations. The others (after a whole
-state's import: every learner and guardian, with only the mail directory connected) are
-marked done in SQL, a range of ids per statement, while the target is busy with a batch.
+account there) and about organisations are claimed, each batch a share of both. The others
+(after a whole state's import: every learner and guardian, with only the mail directory
+connected) are marked done in SQL, a range of ids per statement, while the target is busy.
 Claiming marks a batch `working` in one statement; on PostgreSQL the rows are locked with
 FOR UPDATE SKIP LOCKED, so several workers never take the same event. A worker that dies
 leaves its events `working`; after the lease they are due again. Every write at a target is
@@ -127,7 +127,7 @@ class Worker:
                 if ids:
                     batch = self._plan(ids, stats, in_flight)
                     batch.dispatch(writer)
-                elif sweep.wanted:
+                elif sweep.waiting:
                     continue  # those were claimed by another worker: the next ones
                 if in_flight is not None and not in_flight.recorded:
                     self._record(in_flight, stats)
@@ -444,15 +444,18 @@ def _still_pending(ids: list[int]):
 class _Sweep:
     """One look at the due events. A short queue is claimed in id order as it is. A long one
     (after a whole state's import) is sorted first, in one query: the events some connected
-    service may concern are claimed, in id order; the others are marked done in SQL, a range
-    of ids per statement, while the target is busy with a batch, each judged again then (what
-    has become relevant since stays due)."""
+    service may concern are claimed, in id order (each batch a share of the persons' and of
+    the organisations'); the others are marked done in SQL, a range of ids per statement,
+    while the target is busy with a batch (on PostgreSQL each judged again then)."""
 
     def __init__(self, worker: Worker):
         self.worker = worker
         self.session = worker.session
         self.found = 0  # due events when it looked
         self.wanted: deque[int] | None = None
+        # Of a long queue, the events about organisations: each batch takes some along (read
+        # while the target stores the batch before), after all the persons' would be a tail.
+        self.others: deque[int] = deque()
         self.ranges: deque[tuple[int, int]] = deque()  # [from, to) ids to pass over
         self.at = now()  # when it looked
         self.concerned: list[int] = []  # the due events some service may concern, by id
@@ -466,7 +469,14 @@ class _Sweep:
         if self.wanted is None:
             self._sort(size * BACKLOG)
         assert self.wanted is not None
-        return [self.wanted.popleft() for _ in range(min(size, len(self.wanted)))]
+        taken = [self.wanted.popleft() for _ in range(min(size, len(self.wanted)))]
+        taken += [self.others.popleft() for _ in range(min(size, len(self.others)))]
+        return taken
+
+    @property
+    def waiting(self) -> bool:
+        """Events left to claim."""
+        return bool(self.wanted or self.others)
 
     def _sort(self, short: int) -> None:
         due = _EVENT.c.status == "pending", _EVENT.c.not_before <= self.at
@@ -484,9 +494,8 @@ class _Sweep:
             .order_by(_EVENT.c.id)
         ).all()
         self.concerned = [event_id for event_id, _ in found]
-        # The persons' events first: their writes go on while the organisations' are read.
         self.wanted = deque(event_id for event_id, kind in found if kind == outbox.PERSON)
-        self.wanted.extend(event_id for event_id, kind in found if kind != outbox.PERSON)
+        self.others.extend(event_id for event_id, kind in found if kind != outbox.PERSON)
         self.ranges.extend(
             (start, min(start + PASS_CHUNK, last + 1))
             for start in range(first[0], last + 1, PASS_CHUNK)
