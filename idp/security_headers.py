@@ -34,16 +34,27 @@ def init_app(app: Flask) -> None:
         defaults["Strict-Transport-Security"] = "max-age=31536000"
     # Lower-cased once here: header names compare case-insensitively.
     fill = tuple((name.lower(), name, value) for name, value in defaults.items())
+    keys = frozenset(key for key, _, _ in fill)
+    # Most responses set none of these themselves: they get all of them without a check each.
+    every = tuple((name, value) for _, name, value in fill)
 
     @app.after_request
     def add_headers(response: Response) -> Response:
         headers = response.headers
         present = set(headers.keys(lower=True))
-        for key, name, value in fill:
-            if key not in present:  # a response's own value (a stricter CSP, say) stays
+        if keys.isdisjoint(present):
+            for name, value in every:
                 headers.add(name, value)
+        else:
+            for key, name, value in fill:
+                if key not in present:  # a response's own value (a stricter CSP, say) stays
+                    headers.add(name, value)
         if not request.path.startswith("/static/"):
             # Login pages, tokens and personal data must never be kept by a browser or proxy.
-            headers["Cache-Control"] = "no-store"
-            headers["Pragma"] = "no-cache"
+            if "cache-control" in present or "pragma" in present:  # replaced, not added to
+                headers["Cache-Control"] = "no-store"
+                headers["Pragma"] = "no-cache"
+            else:
+                headers.add("Cache-Control", "no-store")
+                headers.add("Pragma", "no-cache")
         return response

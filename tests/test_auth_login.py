@@ -263,6 +263,38 @@ def test_every_form_needs_its_csrf_token(site):
     assert "Formular ist abgelaufen" in response.text
 
 
+def test_a_tampered_csrf_token_is_refused(site):
+    _learner(site)
+    client = site.test_client()
+    token = csrf_token(client.get("/login").text)
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+
+    response = client.post(
+        "/login", data={"csrf_token": forged, "login_name": "anna.schulz", "password": PASSWORD}
+    )
+
+    assert response.status_code == 400
+    assert "Formular ist abgelaufen" in response.text
+
+
+def test_over_https_a_form_from_another_origin_is_refused(database_url):
+    from idp.app import create_app
+    from tests.conftest import make_config
+
+    origin = "https://login.schule-mv.de"
+    app = create_app(make_config(database_url, IDP_ISSUER=origin))
+    client = app.test_client()
+    token = csrf_token(client.get("/login", base_url=origin).text)
+    form = {"csrf_token": token, "login_name": "anna.schulz", "password": PASSWORD}
+
+    without = client.post("/login", base_url=origin, data=form)
+    foreign = client.post(
+        "/login", base_url=origin, data=form, headers={"Referer": "https://evil.example/login"}
+    )
+
+    assert without.status_code == 400 and foreign.status_code == 400
+
+
 def test_the_empty_form_is_shared_but_every_visitor_gets_a_token_of_their_own(site):
     _learner(site)
     first, second = site.test_client(), site.test_client()

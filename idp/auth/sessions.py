@@ -261,7 +261,7 @@ class DatabaseSessionInterface(SessionInterface):
             raise
         if session.new_token is not None:
             self._set_cookie(app, response, session.new_token)
-        response.vary.add("Cookie")
+        _vary_on_cookie(response)
 
     def _save_signed(
         self, app: Flask, session: ServerSession, data: dict, response: Response, at: dt.datetime
@@ -271,7 +271,7 @@ class DatabaseSessionInterface(SessionInterface):
         if session.signed is not None:
             # As a request with a session row would have: what the view did is committed.
             db.session.commit()
-        response.vary.add("Cookie")
+        _vary_on_cookie(response)
         if not data:
             self._delete_cookie(app, response)
             return
@@ -309,6 +309,15 @@ class DatabaseSessionInterface(SessionInterface):
             path=self.get_cookie_path(app),
             domain=self.get_cookie_domain(app),
         )
+
+
+def _vary_on_cookie(response: Response) -> None:
+    """`Vary: Cookie`, written directly when the response has no Vary yet (the usual case):
+    `response.vary` builds a parsed header set with an update callback for one word."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
 
 
 def _open_signed(app: Flask, value: str) -> ServerSession:
