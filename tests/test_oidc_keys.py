@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import threading
@@ -10,7 +11,10 @@ from collections import Counter
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -23,7 +27,7 @@ from idp import audit
 from idp.extensions import db
 from idp.models import AuditEvent, SigningKey
 from idp.oidc import keys
-from idp.secretbox import SecretUnreadable, unseal
+from idp.secretbox import SecretUnreadable, seal, unseal
 
 START = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
 GRACE = dt.timedelta(seconds=86400)  # [oidc] retired_key_seconds, the default
@@ -94,6 +98,23 @@ def test_private_keys_are_sealed_at_rest(session):
             unseal(keys.PURPOSE, value, secret_key="another-installations-secret")
         with pytest.raises(SecretUnreadable):  # a sealed key is no TOTP seed, and vice versa
             unseal("totp", value)
+
+
+def test_values_sealed_with_fernet_before_stay_readable():
+    """Keys (and TOTP seeds) stored before sealing moved to AES-GCM-SIV are Fernet tokens."""
+    secret = "an-installations-secret"
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"schul-idp/" + keys.PURPOSE.encode()
+    ).derive(secret.encode())
+    old = Fernet(base64.urlsafe_b64encode(derived)).encrypt(b"-----BEGIN PRIVATE KEY-----")
+    assert unseal(keys.PURPOSE, old, secret_key=secret) == "-----BEGIN PRIVATE KEY-----"
+    with pytest.raises(SecretUnreadable):
+        unseal("totp", old, secret_key=secret)
+    new = seal(keys.PURPOSE, "-----BEGIN PRIVATE KEY-----", secret_key=secret)
+    assert new != old and b"PRIVATE" not in new
+    assert unseal(keys.PURPOSE, new, secret_key=secret) == "-----BEGIN PRIVATE KEY-----"
+    with pytest.raises(SecretUnreadable):
+        unseal("totp", new, secret_key=secret)
 
 
 @pytest.mark.parametrize("alg", ["ES256", "RS256"])
