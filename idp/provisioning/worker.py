@@ -65,6 +65,7 @@ ERROR_LENGTH = 2000
 BACKLOG = 10  # batches: a longer queue of due events is sorted first (see _Sweep)
 PASS_CHUNK = 5_000  # ids per pass-over statement (and transaction)
 IN_CHUNK = 1000  # ids per IN (...) list elsewhere
+IN_FLIGHT = 2  # batches dispatched to the writer and not yet recorded: one written, one waiting
 _EVENT = OutboxEvent.__table__
 _ACCOUNT = ProvisionedAccount.__table__
 _GROUP = ProvisionedGroup.__table__
@@ -113,33 +114,37 @@ class Worker:
 
     def work_off(self, stop: Callable[[], bool] = lambda: False) -> Stats:
         """Work off every event due now, batch after batch, until none is left (or `stop()`
-        says so between batches); returns what was done. Everything is committed on return."""
+        says so between batches); returns what was done. Everything is committed on return.
+
+        The writer always has the next batch waiting (IN_FLIGHT): while it stores one, the
+        next is planned; only then are the events nobody needs passed over."""
         stats = Stats()
         self._down.clear()
         self._release_expired()
         sweep = _Sweep(self)
-        in_flight: _Batch | None = None
-        # An error leaves the batches in hand `working` (uncommitted): due again after the lease.
+        # Dispatched, not yet recorded, oldest first. An error leaves them `working`
+        # (uncommitted): due again after the lease.
+        in_flight: deque[_Batch] = deque()
         with ThreadPoolExecutor(1, thread_name_prefix="provisioning-writer") as writer:
             while not stop():
-                batch = None
-                ids = self._claim(sweep.next_ids(self.settings.batch_size))
-                if ids:
-                    batch = self._plan(ids, stats, in_flight)
-                    batch.dispatch(writer)
-                elif sweep.waiting:
-                    continue  # those were claimed by another worker: the next ones
-                if in_flight is not None and not in_flight.recorded:
-                    self._record(in_flight, stats)
-                in_flight = batch
-                stats.events += sweep.pass_over(until=batch.written if batch else None)
-                if batch is None:
-                    if not sweep.found:
-                        break
-                    self._release_expired()
-                    sweep = _Sweep(self)  # what has come due meanwhile
-            if in_flight is not None and not in_flight.recorded:
-                self._record(in_flight, stats)
+                if len(in_flight) < IN_FLIGHT and sweep.more:
+                    ids = self._claim(sweep.next_ids(self.settings.batch_size))
+                    if ids:  # (none: another worker's, or none left; either way look again)
+                        batch = self._plan(ids, stats, in_flight)
+                        batch.dispatch(writer)
+                        in_flight.append(batch)
+                    continue
+                if in_flight:
+                    stats.events += sweep.pass_over(until=in_flight[0].written)
+                    self._record(in_flight.popleft(), stats)
+                    continue
+                stats.events += sweep.pass_over()
+                if not sweep.found:
+                    break
+                self._release_expired()
+                sweep = _Sweep(self)  # what has come due meanwhile
+            while in_flight:
+                self._record(in_flight.popleft(), stats)
         return stats
 
     def pass_over(self, limit: int) -> int:
@@ -206,9 +211,10 @@ class Worker:
         return claimed
 
     # -- planning ---------------------------------------------------------------------------
-    def _plan(self, ids: list[int], stats: Stats, in_flight: _Batch | None) -> _Batch:
-        """Read the claimed events and work out what each target needs. The batch in flight
-        is recorded first where this one touches what it writes."""
+    def _plan(self, ids: list[int], stats: Stats, in_flight: deque[_Batch]) -> _Batch:
+        """Read the claimed events and work out what each target needs. The batches in
+        flight are recorded first (and taken off `in_flight`) where this one touches what they
+        write."""
         events = self.session.execute(
             select(_EVENT.c.id, _EVENT.c.object_type, _EVENT.c.object_id, _EVENT.c.service)
             .where(_EVENT.c.id.in_(ids), _EVENT.c.status == "working")
@@ -233,11 +239,11 @@ class Worker:
                 batch.events_of.setdefault(person_id, []).append(event.id)
 
         def settle() -> None:
-            if in_flight is not None and not in_flight.recorded:
-                self._record(in_flight, stats)
+            while in_flight:
+                self._record(in_flight.popleft(), stats)
 
-        if in_flight is not None and not in_flight.persons.isdisjoint(services_of):
-            settle()  # it writes one of these persons: read what it recorded
+        if any(not batch.persons.isdisjoint(services_of) for batch in in_flight):
+            settle()  # one of them writes one of these persons: read what it recorded
         for organisation_id, found in self._organisations(list(organisations), settle).items():
             for event_id in organisations[organisation_id]:
                 batch.problems[event_id] = found
@@ -367,7 +373,6 @@ class Worker:
                     problems.setdefault(event_id, Problems()).merge(found)
         self._finish(batch.ids, problems, stats)
         self.session.commit()
-        batch.recorded = True
 
     def _finish(self, ids: list[int], problems: dict[int, Problems], stats: Stats) -> None:
         done = [event_id for event_id in ids if event_id not in problems]
@@ -474,9 +479,9 @@ class _Sweep:
         return taken
 
     @property
-    def waiting(self) -> bool:
-        """Events left to claim."""
-        return bool(self.wanted or self.others)
+    def more(self) -> bool:
+        """Events left to claim (or not looked for yet)."""
+        return self.wanted is None or bool(self.wanted or self.others)
 
     def _sort(self, short: int) -> None:
         due = _EVENT.c.status == "pending", _EVENT.c.not_before <= self.at
@@ -531,7 +536,6 @@ class _Batch:
     problems: dict[int, Problems] = field(default_factory=dict)
     targets: list[_Target] = field(default_factory=list)
     written: Future = field(default_factory=Future)
-    recorded: bool = False
 
     def dispatch(self, writer: ThreadPoolExecutor) -> None:
         self.written = writer.submit(self._write)
