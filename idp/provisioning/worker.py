@@ -15,13 +15,13 @@ fingerprint), so an event done twice changes nothing twice.
 
 A batch is worked in three steps. Planning (here): its persons and their facts are read with
 a few queries and the writes each target needs are worked out. Writing (in one writer
-thread): each target gets its writes in one go (connectors.base.write_batch). Recording (here):
-the outcome is committed once. The writer stores one batch while this thread records the
-batch before and plans the next (the LDAP and database drivers release the GIL while they
-wait), so neither the target nor we wait for the other. A batch with a person in common with
-the batch in flight, or a renamed organisation whose groups must change, waits for it. A
-worker killed in the middle loses only its uncommitted bookkeeping: the events come back
-after the lease and the writes are redone idempotently.
+thread): each target gets its writes in one go (connectors.base.write_batch). Recording
+(here, with idp.provisioning.record): the outcome is committed once. The writer stores one
+batch while this thread records the batch before and plans the next (the LDAP and database
+drivers release the GIL while they wait), so neither the target nor we wait for the other. A
+batch with a person in common with a batch in flight, or a renamed organisation whose groups
+must change, waits for it. A worker killed in the middle loses only its uncommitted
+bookkeeping: the events come back after the lease and the writes are redone idempotently.
 
 Outcome per event: done; retried later with growing waits when a target was unreachable
 (TargetUnavailable); parked as `dead` when a target refused a record (RecordRejected) or
@@ -39,11 +39,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
-from idp.bulk import bulk_insert, chunks
+from idp.bulk import chunks
 from idp.clock import now
 from idp.models import (
     Organisation,
@@ -58,10 +58,10 @@ from idp.policy.loader import Policies
 from idp.provisioning import outbox
 from idp.provisioning.desired import Desired, Planner
 from idp.provisioning.fingerprint import fingerprint
+from idp.provisioning.record import ERROR_LENGTH, AccountRecord, Bookkeeping
 from idp.provisioning.settings import ProvisioningSettings
 
 log = logging.getLogger(__name__)
-ERROR_LENGTH = 2000
 BACKLOG = 10  # batches: a longer queue of due events is sorted first (see _Sweep)
 PASS_CHUNK = 5_000  # ids per pass-over statement (and transaction)
 IN_CHUNK = 1000  # ids per IN (...) list elsewhere
@@ -263,9 +263,9 @@ class Worker:
                 batch.targets.append(target)
         return batch
 
-    def _applied(self, person_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], _Applied]:
+    def _applied(self, person_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], AccountRecord]:
         """What we recorded of these persons' accounts at the connected services."""
-        found: dict[tuple[uuid.UUID, str], _Applied] = {}
+        found: dict[tuple[uuid.UUID, str], AccountRecord] = {}
         for ids in chunks(person_ids, IN_CHUNK):
             for row in self.session.execute(
                 select(
@@ -279,7 +279,7 @@ class Worker:
                     _ACCOUNT.c.service_code.in_(list(self.connectors)),
                 )
             ):
-                found[(row.person_id, row.service_code)] = _Applied(
+                found[(row.person_id, row.service_code)] = AccountRecord(
                     row.target_key, row.desired_hash, row.applied_hash
                 )
         return found
@@ -362,7 +362,7 @@ class Worker:
     def _record(self, batch: _Batch, stats: Stats) -> None:
         """Wait until the writer has done `batch`, then record its outcome and commit."""
         batch.written.result()
-        book = _Bookkeeping()
+        book = Bookkeeping()
         for target in batch.targets:
             target.record(book, stats)
         book.execute(self.session)
@@ -546,15 +546,6 @@ class _Batch:
 
 
 @dataclass
-class _Applied:
-    """What we recorded of one account at one service."""
-
-    target_key: str
-    desired_hash: str | None
-    applied_hash: str | None
-
-
-@dataclass
 class Problems:
     """Why a person's or event's accounts could not all be written."""
 
@@ -576,7 +567,7 @@ class _Target:
     def __init__(self, worker: Worker, connector: Connector, applied):
         self.worker, self.connector = worker, connector
         self.service = connector.service
-        self.applied: dict[tuple[uuid.UUID, str], _Applied] = applied
+        self.applied: dict[tuple[uuid.UUID, str], AccountRecord] = applied
         self.problems: dict[uuid.UUID, Problems] = {}
         self.removals: list[Desired] = []
         self.writes: list[tuple[Desired, str]] = []  # with the account's fingerprint
@@ -654,7 +645,7 @@ class _Target:
         except TargetUnavailable as exc:
             down[self.service] = self.unavailable = str(exc)
 
-    def record(self, book: _Bookkeeping, stats: Stats) -> None:
+    def record(self, book: Bookkeeping, stats: Stats) -> None:
         service = self.service
         sent = self.worker._groups_sent
         for desired, wanted in self.unchanged:
@@ -705,102 +696,3 @@ class _Target:
 
     def _problem(self, desired: Desired) -> Problems:
         return self.problems.setdefault(desired.person_id, Problems())
-
-
-class _Bookkeeping:
-    """A batch's changes to the record of accounts and groups, written with a few executemany
-    statements (plain rows: nothing here is loaded into the session)."""
-
-    def __init__(self):
-        self.at = now()  # one time for the batch: converted once for all its rows
-        self.inserts: list[dict] = []
-        self.group_inserts: list[dict] = []
-        self.updates: dict[tuple[str, ...], list[dict]] = {}  # by the columns they set
-        self.group_updates: list[dict] = []
-        self.removals: list[dict] = []
-
-    def desired(self, person_id: uuid.UUID, service: str, wanted: str) -> None:
-        self._update(person_id, service, desired_hash=wanted)
-
-    def written(self, desired: Desired, row: _Applied | None, wanted: str, active: bool) -> None:
-        state = {
-            "desired_hash": wanted,
-            "applied_hash": wanted,
-            "status": "ok" if active else "disabled",
-            "last_error": None,
-            "applied_at": self.at,
-        }
-        self._upsert(desired, row, state)
-
-    def note(
-        self,
-        desired: Desired,
-        row: _Applied | None,
-        status: str,
-        error: str,
-        wanted: str | None,
-    ) -> None:
-        state = {"status": status, "last_error": error[:ERROR_LENGTH]}
-        if wanted is not None:
-            state["desired_hash"] = wanted
-        self._upsert(desired, row, state)
-
-    def remove(self, person_id: uuid.UUID, service: str) -> None:
-        self.removals.append({"b_person": person_id, "b_service": service})
-
-    def group(self, service: str, group: Group, recorded: bool) -> None:
-        hashed = fingerprint(group)
-        if recorded:
-            self.group_updates.append(
-                {"b_service": service, "b_key": group.key, "applied_hash": hashed}
-            )
-        else:
-            self.group_inserts.append(
-                {"service_code": service, "group_key": group.key, "applied_hash": hashed}
-            )
-
-    def _upsert(self, desired: Desired, row: _Applied | None, state: dict) -> None:
-        if row is None:
-            self.inserts.append(
-                {
-                    "person_id": desired.person_id,
-                    "service_code": desired.service,
-                    "target_key": desired.key,
-                    "desired_hash": None,
-                    "applied_hash": None,
-                    "applied_at": None,
-                    "last_error": None,
-                    "updated_at": self.at,
-                    **state,
-                }
-            )
-        else:
-            self._update(desired.person_id, desired.service, **state)
-
-    def _update(self, person_id: uuid.UUID, service: str, **values) -> None:
-        key = tuple(sorted(values))
-        self.updates.setdefault(key, []).append(
-            {"b_person": person_id, "b_service": service, **values}
-        )
-
-    def execute(self, session: Session) -> None:
-        one_account = and_(
-            _ACCOUNT.c.person_id == bindparam("b_person"),
-            _ACCOUNT.c.service_code == bindparam("b_service"),
-        )
-        if self.inserts:
-            bulk_insert(session, _ACCOUNT, self.inserts)
-        for rows in self.updates.values():  # SET: the columns the rows name
-            session.execute(update(_ACCOUNT).where(one_account), rows)
-        if self.removals:
-            session.execute(delete(_ACCOUNT).where(one_account), self.removals)
-        if self.group_inserts:
-            session.execute(insert(_GROUP), self.group_inserts)
-        if self.group_updates:
-            session.execute(
-                update(_GROUP).where(
-                    _GROUP.c.service_code == bindparam("b_service"),
-                    _GROUP.c.group_key == bindparam("b_key"),
-                ),
-                self.group_updates,
-            )
