@@ -10,15 +10,17 @@ from sqlalchemy import delete, select, union
 from sqlalchemy.orm import Session
 
 from connectors.base import Account, Connector, Group, write_batch
-from idp.bulk import bulk_insert
-from idp.clock import now, today
+from idp.clock import today
 from idp.models import Personenkontext, ProvisionedAccount, ProvisionedGroup
 from idp.policy.entitlement import possible_roles
 from idp.policy.loader import Policies
 from idp.provisioning.desired import Desired, Planner
 from idp.provisioning.fingerprint import fingerprint
+from idp.provisioning.record import AccountRecord, Bookkeeping
 
 EXAMPLES = 10
+_ACCOUNT = ProvisionedAccount.__table__
+_GROUP = ProvisionedGroup.__table__
 
 
 @dataclass
@@ -163,42 +165,30 @@ def _repair(
     """Record what was written, remove what is extra."""
     service = connector.service
     report.problems.extend(f"{key}: {why}" for key, why in rejected.items())
-    _record_groups(session, service, comparison.groups_to_write)
+    book = Bookkeeping()
+    held_groups = set(
+        session.scalars(select(_GROUP.c.group_key).where(_GROUP.c.service_code == service))
+    )
+    for group in comparison.groups_to_write:
+        book.group(service, group, group.key in held_groups)
     rows = {
-        row.person_id: row
-        for row in session.scalars(
-            select(ProvisionedAccount).where(ProvisionedAccount.service_code == service)
+        person_id: AccountRecord(target_key, desired_hash, applied_hash)
+        for person_id, target_key, desired_hash, applied_hash in session.execute(
+            select(
+                _ACCOUNT.c.person_id,
+                _ACCOUNT.c.target_key,
+                _ACCOUNT.c.desired_hash,
+                _ACCOUNT.c.applied_hash,
+            ).where(_ACCOUNT.c.service_code == service)
         )
     }
-    added = []
-    at = now()  # one time for all: converted once
     for key in [*report.missing, *report.changed]:
         d = comparison.wanted[key]
         if key in rejected or d.account is None:
             continue
-        state = {
-            "desired_hash": comparison.written_hashes[key],
-            "status": "ok" if d.account.active else "disabled",
-            "last_error": None,
-            "applied_at": at,
-        }
-        state["applied_hash"] = state["desired_hash"]
-        row = rows.get(d.person_id)
-        if row is None:  # most of them, when a new target is filled: one INSERT for all
-            added.append(
-                {
-                    "person_id": d.person_id,
-                    "service_code": service,
-                    "target_key": key,
-                    "updated_at": at,
-                    **state,
-                }
-            )
-        else:
-            for name, value in state.items():
-                setattr(row, name, value)
-    if added:
-        bulk_insert(session, ProvisionedAccount.__table__, added)
+        hashed = comparison.written_hashes[key]
+        book.written(d, rows.get(d.person_id), hashed, d.account.active)
+    book.execute(session)
     for key in report.extra:
         connector.delete_account(key)
         session.execute(
@@ -249,22 +239,3 @@ def _desired(
 
 def _group_view(group: Group) -> tuple:
     return (group.key, group.name, group.kind, group.parent)
-
-
-def _record_groups(session: Session, service: str, written: list[Group]) -> None:
-    rows = {
-        row.group_key: row
-        for row in session.scalars(
-            select(ProvisionedGroup).where(ProvisionedGroup.service_code == service)
-        )
-    }
-    for group in written:
-        row = rows.get(group.key)
-        if row is None:
-            session.add(
-                ProvisionedGroup(
-                    service_code=service, group_key=group.key, applied_hash=fingerprint(group)
-                )
-            )
-        else:
-            row.applied_hash = fingerprint(group)
