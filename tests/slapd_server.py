@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -88,6 +89,14 @@ class SlapdServer:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+    def freeze(self) -> None:
+        """Stop slapd in its tracks (SIGSTOP): connections stay open and requests go
+        unanswered, as a server that hangs; `thaw()` lets it go on."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def resume(self) -> None:
         """Start the paused slapd again on the same port with the same data."""
