@@ -19,7 +19,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from idp.auth import passwords, totp
@@ -41,6 +40,7 @@ from idp.policy.second_factor import (
     has_admin_rights,
     second_factor_required,
 )
+from idp.prepared import Prepared
 
 security_log = logging.getLogger("idp.security")
 
@@ -60,8 +60,9 @@ def find_account(session: Session, login_name: str) -> Person | None:
 
 
 # A person as a login reads them: a plain row (not an ORM object) of what the policy rules
-# read and of the password fields. Pages that change a person load the object.
-LoginPerson = Row
+# read and of the password fields (a named tuple, see idp.prepared). Pages that change a
+# person load the object.
+LoginPerson = tuple
 _PERSON = Person.__table__
 _TOTP = TotpCredential.__table__
 _KONTEXT = Personenkontext.__table__
@@ -108,7 +109,7 @@ _LOGIN_COLUMNS = (
     _ROLES.label("roles"),
 )
 _IS_NAMED = or_(_PERSON.c.username == _NAME, _PERSON.c.mail == _NAME)
-_FIND_LOGIN = (
+_FIND_LOGIN = Prepared(
     select(*_LOGIN_COLUMNS)
     .select_from(_PERSON.outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id))
     .where(_IS_NAMED)
@@ -119,22 +120,24 @@ _THROTTLE = LoginThrottle.__table__
 _BY_NAME = _THROTTLE.alias("counter_of_name")
 _BY_ADDRESS = _THROTTLE.alias("counter_of_address")
 _ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
-_FIND_LOGIN_AND_COUNTERS = select(
-    *_LOGIN_COLUMNS,
-    _BY_NAME.c.last_failure_at.label("name_last_failure_at"),
-    _BY_NAME.c.blocked_until.label("name_blocked_until"),
-    _BY_ADDRESS.c.last_failure_at.label("address_last_failure_at"),
-    _BY_ADDRESS.c.blocked_until.label("address_blocked_until"),
-).select_from(
-    _ONE_ROW.outerjoin(_PERSON, _IS_NAMED)
-    .outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id)
-    .outerjoin(_BY_NAME, _BY_NAME.c.key_hash == bindparam(ACCOUNT, type_=String()))
-    .outerjoin(_BY_ADDRESS, _BY_ADDRESS.c.key_hash == bindparam(IP, type_=String()))
+_FIND_LOGIN_AND_COUNTERS = Prepared(
+    select(
+        *_LOGIN_COLUMNS,
+        _BY_NAME.c.last_failure_at.label("name_last_failure_at"),
+        _BY_NAME.c.blocked_until.label("name_blocked_until"),
+        _BY_ADDRESS.c.last_failure_at.label("address_last_failure_at"),
+        _BY_ADDRESS.c.blocked_until.label("address_blocked_until"),
+    ).select_from(
+        _ONE_ROW.outerjoin(_PERSON, _IS_NAMED)
+        .outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id)
+        .outerjoin(_BY_NAME, _BY_NAME.c.key_hash == bindparam(ACCOUNT, type_=String()))
+        .outerjoin(_BY_ADDRESS, _BY_ADDRESS.c.key_hash == bindparam(IP, type_=String()))
+    )
 )
-_REHASH = (
+_REHASH = Prepared(
     update(_PERSON)
     .where(_PERSON.c.id == bindparam("person_id", type_=_PERSON.c.id.type))
-    .values(password_hash=bindparam("new_hash"))
+    .values(password_hash=bindparam("new_hash"), updated_at=bindparam("at"))
 )
 
 
@@ -150,12 +153,11 @@ def find_login(session: Session, login_name: str, keys: dict[str, str] | None = 
     if not name or len(name) > 255:
         return Account(None)
     params = {"name": name, "on": today()}
-    # On the connection: a Core statement skips the ORM session's execution layers.
     connection = session.connection()
     if keys is None or "@" in name:
-        return _account(connection.execute(_FIND_LOGIN, params).first())
+        return _account(_FIND_LOGIN.run(connection, params).first())
     # One row, but two if the name is one person's username and another's mail address.
-    row = connection.execute(_FIND_LOGIN_AND_COUNTERS, {**params, **keys}).first()
+    row = _FIND_LOGIN_AND_COUNTERS.run(connection, {**params, **keys}).first()
     counters = tuple(
         Counter(kind, last, until)
         for kind, last, until in (
@@ -167,7 +169,7 @@ def find_login(session: Session, login_name: str, keys: dict[str, str] | None = 
     return replace(_account(row if row.id is not None else None), counters=counters)
 
 
-def _account(found: Row | None) -> Account:
+def _account(found: LoginPerson | None) -> Account:
     if found is None:
         return Account(None)
     pairs = tuple(tuple(item.split("@", 1)) for item in (found.roles or "").split(",") if item)
@@ -326,7 +328,9 @@ def check_credentials(
         return FAILED
     assert person is not None
     if new_hash:
-        session.execute(_REHASH, {"person_id": person.id, "new_hash": new_hash})
+        _REHASH.run(
+            session.connection(), {"person_id": person.id, "new_hash": new_hash, "at": now()}
+        )
     if code or blocked:
         if code and second_factor_ok(session, settings, person, code):
             return Attempt(

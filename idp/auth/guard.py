@@ -18,11 +18,11 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from idp.clock import now
 from idp.models import LoginThrottle
+from idp.prepared import Prepared
 
 ACCOUNT = "account"
 IP = "ip"
@@ -32,8 +32,10 @@ IP = "ip"
 _THROTTLE = LoginThrottle.__table__
 # An attempt always has one key of each kind: two fixed parameters, no list to expand (an
 # expanding IN is compiled anew on every execution).
-_LOOK = select(_THROTTLE.c.kind, _THROTTLE.c.last_failure_at, _THROTTLE.c.blocked_until).where(
-    _THROTTLE.c.key_hash.in_([bindparam(ACCOUNT), bindparam(IP)])
+_LOOK = Prepared(
+    select(_THROTTLE.c.kind, _THROTTLE.c.last_failure_at, _THROTTLE.c.blocked_until).where(
+        _THROTTLE.c.key_hash.in_([bindparam(ACCOUNT), bindparam(IP)])
+    )
 )
 _AT = bindparam("at", type_=_THROTTLE.c.last_failure_at.type)
 _QUIET_SINCE = case(
@@ -54,15 +56,17 @@ def _upsert(insert):
     statement = insert(_THROTTLE).values(
         key_hash=bindparam("key"), kind=bindparam("kind"), failures=1, last_failure_at=_AT
     )
-    return statement.on_conflict_do_update(
-        index_elements=[_THROTTLE.c.key_hash],
-        set_={"failures": _RESTART_OR_ADD, "last_failure_at": _AT},
-    ).returning(_THROTTLE.c.failures)
+    return Prepared(
+        statement.on_conflict_do_update(
+            index_elements=[_THROTTLE.c.key_hash],
+            set_={"failures": _RESTART_OR_ADD, "last_failure_at": _AT},
+        ).returning(_THROTTLE.c.failures)
+    )
 
 
 # By "is PostgreSQL": the two dialects write the upsert alike, but each has its own class.
 _COUNT = (_upsert(sqlite_insert), _upsert(pg_insert))
-_BLOCK = (
+_BLOCK = Prepared(
     update(_THROTTLE)
     .where(_THROTTLE.c.key_hash == bindparam("key"))
     .values(blocked_until=bindparam("until"))
@@ -145,9 +149,9 @@ class Guard:
     def look(self, session: Session, keys: dict[str, str]) -> GuardState:
         """The kinds that are blocked now, and those with failures on record at all."""
         params = {ACCOUNT: keys[ACCOUNT], IP: keys[IP]}
-        return self.judge(session.connection().execute(_LOOK, params).all())
+        return self.judge(_LOOK.run(session.connection(), params).all())
 
-    def judge(self, rows: Sequence[Counter | Row]) -> GuardState:
+    def judge(self, rows: Sequence[Counter | tuple]) -> GuardState:
         """`look`'s answer from the records of its keys, read by the caller."""
         at = now()
         return GuardState(
@@ -167,7 +171,7 @@ class Guard:
         for kind, key in keys.items():
             failures = self._count(session, kind, key, at)
             until = self.limits(kind).blocked_until(failures, at)
-            session.execute(_BLOCK, {"key": key, "until": until})
+            _BLOCK.run(session.connection(), {"key": key, "until": until})
 
     def succeeded(self, session: Session, account_keys: list[str]) -> None:
         """A completed login forgets the account's failures (the address's are kept)."""
@@ -193,7 +197,7 @@ class Guard:
         )
         return result.rowcount or 0
 
-    def _forgotten(self, row: Counter | LoginThrottle | Row, at: dt.datetime) -> bool:
+    def _forgotten(self, row: Counter | LoginThrottle | tuple, at: dt.datetime) -> bool:
         limits = self.limits(row.kind)
         quiet_since = max(row.last_failure_at, row.blocked_until or row.last_failure_at)
         return at - quiet_since > dt.timedelta(minutes=limits.forget_after_minutes)
@@ -203,4 +207,4 @@ class Guard:
         statement = _COUNT[session.get_bind().dialect.name == "postgresql"]
         forget_before = at - dt.timedelta(minutes=self.limits(kind).forget_after_minutes)
         params = {"key": key, "kind": kind, "at": at, "forget_before": forget_before}
-        return session.execute(statement, params).scalar_one()
+        return statement.run(session.connection(), params).scalar()

@@ -36,6 +36,7 @@ from idp.clock import now
 from idp.extensions import db
 from idp.ids import new_id
 from idp.models import LoginSession, Person, PersonStatus
+from idp.prepared import Prepared
 
 # Sent with the (login session id, person id) pairs of logins about to end (logout, "log out
 # everywhere", an operator), in the transaction that ends them; OIDC tells the clients.
@@ -95,7 +96,7 @@ class SessionRow:
 _TABLE = LoginSession.__table__
 _PERSON = Person.__table__
 _ROW = bindparam("row_id", type_=_TABLE.c.id.type)
-_OPEN = (
+_OPEN = Prepared(
     select(
         _TABLE.c.id,
         _TABLE.c.person_id,
@@ -110,15 +111,15 @@ _OPEN = (
     .select_from(_TABLE.outerjoin(_PERSON, _PERSON.c.id == _TABLE.c.person_id))
     .where(_TABLE.c.token_hash == bindparam("token_hash", type_=_TABLE.c.token_hash.type))
 )
-_INSERT = insert(_TABLE)
-_SAVE = (
+_INSERT = Prepared(insert(_TABLE))
+_SAVE = Prepared(
     update(_TABLE)
     .where(_TABLE.c.id == _ROW)
     .values(data=bindparam("new_data"), last_seen_at=bindparam("seen"))
 )
-_TOUCH = update(_TABLE).where(_TABLE.c.id == _ROW).values(last_seen_at=bindparam("seen"))
+_TOUCH = Prepared(update(_TABLE).where(_TABLE.c.id == _ROW).values(last_seen_at=bindparam("seen")))
 # A login: everything but the id is new (the columns are those of `_new_values`).
-_ESTABLISH = (
+_ESTABLISH = Prepared(
     update(_TABLE)
     .where(_TABLE.c.id == _ROW)
     .values(
@@ -140,7 +141,7 @@ _ESTABLISH = (
         }
     )
 )
-_DELETE = delete(_TABLE).where(_TABLE.c.id == _ROW)
+_DELETE = Prepared(delete(_TABLE).where(_TABLE.c.id == _ROW))
 
 
 # Marks a cookie holding a signed CSRF-only session; a database token never contains a dot.
@@ -220,7 +221,7 @@ class DatabaseSessionInterface(SessionInterface):
             return _open_signed(app, token[len(SIGNED) :])
         if len(token) > 100:
             return ServerSession()
-        found = db.session.connection().execute(_OPEN, {"token_hash": token_hash(token)}).first()
+        found = _OPEN.run(db.session.connection(), {"token_hash": token_hash(token)}).first()
         if found is None:
             return ServerSession()
         *fields, data, status = found
@@ -238,7 +239,7 @@ class DatabaseSessionInterface(SessionInterface):
         try:
             if session.ended:
                 if record is not None:
-                    db.session.connection().execute(_DELETE, {"row_id": record.id})
+                    _DELETE.run(db.session.connection(), {"row_id": record.id})
                 db.session.commit()
                 self._delete_cookie(app, response)
                 return
@@ -249,12 +250,12 @@ class DatabaseSessionInterface(SessionInterface):
                     return
                 session.new_token = secrets.token_urlsafe(32)
                 values = _new_values(session.new_token, None, data, at)
-                db.session.connection().execute(_INSERT, values)
+                _INSERT.run(db.session.connection(), values)
             elif session.modified:
                 values = {"row_id": record.id, "new_data": dict(session), "seen": at}
-                db.session.connection().execute(_SAVE, values)
+                _SAVE.run(db.session.connection(), values)
             elif at - record.last_seen_at > TOUCH_INTERVAL:
-                db.session.connection().execute(_TOUCH, {"row_id": record.id, "seen": at})
+                _TOUCH.run(db.session.connection(), {"row_id": record.id, "seen": at})
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -372,11 +373,11 @@ def establish(session: ServerSession, person_id: uuid.UUID, amr: list[str]) -> S
     values.update(auth_time=at, amr=methods, otp_time=at if "otp" in methods else None)
     connection = db.session.connection()
     if session.record is None:
-        connection.execute(_INSERT, values)
+        _INSERT.run(connection, values)
     else:
         values["id"] = session.record.id  # the row keeps its id; everything else is new
         changes = {f"new_{name}": value for name, value in values.items() if name != "id"}
-        connection.execute(_ESTABLISH, {"row_id": values["id"], **changes})
+        _ESTABLISH.run(connection, {"row_id": values["id"], **changes})
     session.record = SessionRow(
         values["id"],
         person_id,

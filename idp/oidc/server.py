@@ -42,6 +42,7 @@ from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
 from idp.policy.entitlement import PersonFacts, entitlement
 from idp.policy.facts import PERSON_COLUMNS, load_person_facts
+from idp.prepared import Prepared, PreparedResult
 
 CONFIDENTIAL_AUTH = ["client_secret_basic", "client_secret_post"]
 ALL_AUTH = [*CONFIDENTIAL_AUTH, "none"]
@@ -52,7 +53,7 @@ RESPONSE_MODES = ("query",)
 # Statements of the hot paths, built once. Every authorization request with a nonce asks
 # whether it was used before (replay).
 _CODES = AuthorizationCode.__table__
-_NONCE_USED = (
+_NONCE_USED = Prepared(
     select(_CODES.c.code_hash)
     .where(_CODES.c.client_id == bindparam("client_id"), _CODES.c.nonce == bindparam("nonce"))
     .limit(1)
@@ -60,8 +61,8 @@ _NONCE_USED = (
 # The person as the grants need them: for the entitlement check and the claims. Read as a
 # plain row: the ORM's identity map and unit of work would cost more than the query.
 _PERSONS = Person.__table__
-_PERSON = select(*PERSON_COLUMNS).where(
-    _PERSONS.c.id == bindparam("person_id", type_=_PERSONS.c.id.type)
+_PERSON = Prepared(
+    select(*PERSON_COLUMNS).where(_PERSONS.c.id == bindparam("person_id", type_=_PERSONS.c.id.type))
 )
 
 
@@ -79,10 +80,10 @@ class PersonRow:
     geburtsdatum: dt.date | None
 
 
-def run(statement, parameters: dict):
-    """Execute a prebuilt Core statement on the request's connection: the ORM session's
-    execute adds bookkeeping for ORM entities these statements do not have."""
-    return db.session.connection().execute(statement, parameters)
+def run(statement: Prepared, parameters: dict) -> PreparedResult:
+    """Execute a prebuilt statement in the request's transaction (idp.prepared: without
+    SQLAlchemy's per-execution machinery, which would cost as much as the query)."""
+    return statement.run(db.session.connection(), parameters)
 
 
 def _postgresql() -> bool:
@@ -144,10 +145,10 @@ class PresentedRefreshToken:
     is_revoked = RefreshToken.is_revoked
 
 
-def _with_person(table, record: type, key: str):
+def _with_person(table, record: type, key: str) -> Prepared:
     """A stored code or token (the columns `record` names, found by `key` = :hash) with its
     person's columns, in one query."""
-    return (
+    return Prepared(
         select(*(table.c[f.name] for f in fields(record)), *PERSON_COLUMNS)
         .join_from(table, _PERSONS, _PERSONS.c.id == table.c.person_id)
         .where(table.c[key] == bindparam("hash"))
@@ -157,9 +158,9 @@ def _with_person(table, record: type, key: str):
 # Codes are written, read with their person, and marked used with plain statements, like
 # refresh tokens below.
 _CODE_AND_PERSON = _with_person(_CODES, IssuedCode, "code_hash")
-_INSERT_CODE = insert(_CODES)
+_INSERT_CODE = Prepared(insert(_CODES))
 # Only a code nobody has used yet: of two requests racing with the same code, one wins.
-_MARK_CODE_USED = (
+_MARK_CODE_USED = Prepared(
     update(_CODES)
     .where(_CODES.c.code_hash == bindparam("hash"), _CODES.c.used_at.is_(None))
     .values(used_at=bindparam("at"), family_id=bindparam("family"))
@@ -169,9 +170,9 @@ _CODE_FAMILY = select(_CODES.c.family_id).where(_CODES.c.code_hash == bindparam(
 # statements: nothing reads those rows again in the request.
 _REFRESH_TOKENS = RefreshToken.__table__
 _REFRESH_TOKEN_AND_PERSON = _with_person(_REFRESH_TOKENS, PresentedRefreshToken, "token_hash")
-_INSERT_REFRESH_TOKEN = insert(_REFRESH_TOKENS)
+_INSERT_REFRESH_TOKEN = Prepared(insert(_REFRESH_TOKENS))
 # Only a token nobody has used yet: of two requests racing with the same token, one wins.
-_MARK_REFRESH_TOKEN_USED = (
+_MARK_USED = (
     update(_REFRESH_TOKENS)
     .where(
         _REFRESH_TOKENS.c.token_hash == bindparam("hash"),
@@ -180,11 +181,12 @@ _MARK_REFRESH_TOKEN_USED = (
     )
     .values(used_at=bindparam("at"))
 )
+_MARK_REFRESH_TOKEN_USED = Prepared(_MARK_USED)
 # On PostgreSQL a refresh writes once: the statement that marks the old token used inserts the
 # new one, and only if the old one was still unused (SQLite has no writing CTEs: two statements).
-_JUST_USED = _MARK_REFRESH_TOKEN_USED.returning(_REFRESH_TOKENS.c.token_hash).cte("just_used")
+_JUST_USED = _MARK_USED.returning(_REFRESH_TOKENS.c.token_hash).cte("just_used")
 _ROTATED = tuple(c for c in _REFRESH_TOKENS.c if c.name not in ("used_at", "revoked_at"))
-_ROTATE_REFRESH_TOKEN = (
+_ROTATE_REFRESH_TOKEN = Prepared(
     insert(_REFRESH_TOKENS)
     .from_select(
         _ROTATED,

@@ -18,6 +18,7 @@ from wtforms import ValidationError
 
 from idp.auth import stepup
 from idp.auth.sessions import current_login
+from idp.clock import now
 from idp.extensions import db
 from idp.models import ClientSession, OAuthClient
 from idp.oidc import clients, keys, logout, tokens
@@ -35,6 +36,7 @@ from idp.oidc.server import (
 from idp.oidc.settings import oidc_settings
 from idp.policy import current_policies
 from idp.policy.entitlement import entitlement
+from idp.prepared import Prepared
 from idp.saml import slo
 
 blueprint = Blueprint("oidc", __name__)
@@ -48,8 +50,8 @@ ASKED = "oidc_gefragt"  # session: authorize requests sent to log in afresh, and
 # statement that leaves a note made before as it is. (SQLite, PostgreSQL)
 _CLIENT_SESSIONS = ClientSession.__table__
 _NOTE_CLIENT_SESSION = (
-    sqlite_insert(_CLIENT_SESSIONS).on_conflict_do_nothing(),
-    pg_insert(_CLIENT_SESSIONS).on_conflict_do_nothing(),
+    Prepared(sqlite_insert(_CLIENT_SESSIONS).on_conflict_do_nothing()),
+    Prepared(pg_insert(_CLIENT_SESSIONS).on_conflict_do_nothing()),
 )
 
 
@@ -122,7 +124,12 @@ def authorize() -> Response | str | tuple:
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     run(
         _NOTE_CLIENT_SESSION[postgresql],
-        {"login_session_id": login.id, "client_id": client.client_id, "person_id": person.id},
+        {
+            "login_session_id": login.id,
+            "client_id": client.client_id,
+            "person_id": person.id,
+            "created_at": now(),
+        },
     )
     grant.request.idp_login = login
     response = authorization.create_authorization_response(grant=grant, grant_user=person)

@@ -21,6 +21,7 @@ from idp.models import (
 )
 from idp.policy.entitlement import KontextFacts, PersonFacts
 from idp.policy.loader import Policies
+from idp.prepared import Prepared
 
 # Built once: every token request reads these, and building a statement costs more than
 # running it. Core tables, not ORM entities: only the columns the rules need.
@@ -56,24 +57,30 @@ _SCHOOL_ID = case(
 # first: a union's result columns take their types from its first select (an activation's
 # state comes back as the plain string in the name's place, its service in the kennung's).
 _KONTEXT_ROW, _ACTIVATION_ROW, _OPT_OUT_ROW = "k", "a", "o"
-_FACT_ROWS = union_all(
-    select(literal(_KONTEXT_ROW), *_KONTEXT_COLUMNS).select_from(_KONTEXT_ORGS).where(_ACTIVE_ON),
-    select(
-        literal(_ACTIVATION_ROW),
-        null(),
-        null(),
-        _ACTIVATION.c.service_code,
-        _ACTIVATION.c.state,
-        _ACTIVATION.c.schule_id,
-        null(),
-        null(),
-        null(),
-    ).where(
-        _ACTIVATION.c.schule_id.in_(select(_SCHOOL_ID).select_from(_KONTEXT_ORGS).where(_ACTIVE_ON))
-    ),
-    select(literal(_OPT_OUT_ROW), null(), null(), _OPT_OUT.c.service_code, *(null(),) * 5).where(
-        _OPT_OUT.c.person_id == _PERSON_ID, _OPT_OUT.c.withdrawn_at.is_(None)
-    ),
+_FACT_ROWS = Prepared(
+    union_all(
+        select(literal(_KONTEXT_ROW), *_KONTEXT_COLUMNS)
+        .select_from(_KONTEXT_ORGS)
+        .where(_ACTIVE_ON),
+        select(
+            literal(_ACTIVATION_ROW),
+            null(),
+            null(),
+            _ACTIVATION.c.service_code,
+            _ACTIVATION.c.state,
+            _ACTIVATION.c.schule_id,
+            null(),
+            null(),
+            null(),
+        ).where(
+            _ACTIVATION.c.schule_id.in_(
+                select(_SCHOOL_ID).select_from(_KONTEXT_ORGS).where(_ACTIVE_ON)
+            )
+        ),
+        select(
+            literal(_OPT_OUT_ROW), null(), null(), _OPT_OUT.c.service_code, *(null(),) * 5
+        ).where(_OPT_OUT.c.person_id == _PERSON_ID, _OPT_OUT.c.withdrawn_at.is_(None)),
+    )
 )
 
 
@@ -85,7 +92,7 @@ def load_person_facts(
     kontexte: list[KontextFacts] = []
     opt_outs: set[str] = set()
     activations: dict[tuple[uuid.UUID, str], ActivationState] = {}
-    for kind, *row in session.connection().execute(_FACT_ROWS, parameters):
+    for kind, *row in _FACT_ROWS.run(session.connection(), parameters):
         if kind == _KONTEXT_ROW:
             kontexte.append(_kontext(policies, *row))
         elif kind == _ACTIVATION_ROW:
