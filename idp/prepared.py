@@ -10,12 +10,14 @@ by the dialect once per dialect (and per set of inserted columns), and values go
 same bind and result processors of the column types as they would in `Connection.execute`.
 What it leaves out is the per-execution machinery: the statement runs on the cursor of the
 connection's DBAPI connection, in the transaction the connection is in, and rows come back as
-named tuples. Errors are raised as SQLAlchemy's (IntegrityError, ...), as `execute` would.
+tuples. Errors are raised as SQLAlchemy's (IntegrityError, ...), as `execute` would.
 
-Only plain statements are accepted: no expanding IN lists, no defaults computed in Python (an
-INSERT gives every value itself), no escaped parameter names. `compile` refuses anything else,
-so a statement that would behave differently here fails the first time it runs (in the tests),
-not silently.
+Result processors are chosen without the cursor's description (that is what it saves): fine
+for every type these statements read (no NUMERIC, whose processor depends on the driver's
+type code). Only plain statements are accepted: no expanding IN lists, no defaults computed
+in Python (an INSERT gives every value itself), no escaped parameter names. `compile` refuses
+anything else, so a statement that would behave differently here fails the first time it runs
+(in the tests), not silently.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ class _Plan:
     order: tuple[str, ...] | None
     defaults: dict[str, Any]  # bound values the statement carries itself (literals, ...)
     binds: dict[str, Callable[[Any], Any]]  # name -> the type's bind processor
-    results: tuple[Callable[[Any], Any] | None, ...]  # per result column
-    record: type[tuple]  # a named tuple of the result columns' keys
+    # The result columns that have a processor, by position (most have none).
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+    record: type[tuple] | None  # a named tuple of the result columns' keys, if asked for
     returns_rows: bool
     names: frozenset[str]  # every parameter the statement takes
 
@@ -60,15 +63,23 @@ class _Plan:
             for name in self.names
         }
 
-    def row(self, raw: Sequence[Any]) -> tuple:
-        return self.record._make(  # type: ignore[attr-defined]
-            value if process is None else process(value)
-            for process, value in zip(self.results, raw, strict=True)
-        )
+    def rows(self, raw_rows: list[Sequence[Any]]) -> list[tuple]:
+        if not self.results and self.record is None:
+            return [tuple(raw) for raw in raw_rows]
+        made = []
+        for raw in raw_rows:
+            row = list(raw)
+            for index, process in self.results:
+                # NULL is None whatever the type (every result processor, ours too, maps it so).
+                if row[index] is not None:
+                    row[index] = process(row[index])
+            made.append(tuple(row) if self.record is None else self.record._make(row))
+        return made
 
 
 class PreparedResult:
-    """The rows (named tuples) and row count of one execution."""
+    """The rows (tuples; named tuples if the statement was prepared `named`) and the row
+    count of one execution."""
 
     def __init__(self, rows: list[tuple], rowcount: int):
         self.rows, self.rowcount = rows, rowcount
@@ -93,10 +104,13 @@ class PreparedResult:
 
 class Prepared:
     """One prebuilt statement. `run(connection, values)` executes it in `connection`'s
-    transaction. An INSERT without values takes its columns from the keys of `values`."""
+    transaction. An INSERT without values takes its columns from the keys of `values`.
+    `named`: rows are named tuples of the result columns' keys (row.username), else plain
+    tuples, which cost less to make."""
 
-    def __init__(self, statement: ClauseElement):
+    def __init__(self, statement: ClauseElement, *, named: bool = False):
         self.statement = statement
+        self.named = named
         self._plans: dict[tuple[str, tuple[str, ...] | None], _Plan] = {}
         self._insert_columns = bool(getattr(statement, "is_insert", False))
 
@@ -112,7 +126,7 @@ class Prepared:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(plan.sql, parameters)
-            rows = [plan.row(raw) for raw in cursor.fetchall()] if plan.returns_rows else []
+            rows = plan.rows(cursor.fetchall()) if plan.returns_rows else []
             return PreparedResult(rows, cursor.rowcount)
         except dialect.loaded_dbapi.Error as error:
             invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
@@ -149,10 +163,15 @@ class Prepared:
             getattr(self.statement, "_returning", ())
         )
         selected = list(self.statement.exported_columns) if returns_rows else []
-        results = tuple(
+        processors = (
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
         )
-        record = namedtuple("Row", [column.key for column in selected], rename=True)
+        results = tuple(
+            (index, process) for index, process in enumerate(processors) if process is not None
+        )
+        record = None
+        if self.named:
+            record = namedtuple("Row", [column.key for column in selected], rename=True)
         # Values the statement carries itself (literals, bindparams given a value).
         defaults = {
             name: bind.effective_value

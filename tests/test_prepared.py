@@ -27,7 +27,8 @@ _COLUMNS = (
     PERSON.c.geburtsdatum,
     PERSON.c.created_at,
 )
-READ = Prepared(select(*_COLUMNS).where(PERSON.c.id == _BY_ID))
+READ = Prepared(select(*_COLUMNS).where(PERSON.c.id == _BY_ID), named=True)
+READ_PLAIN = Prepared(select(*_COLUMNS).where(PERSON.c.id == _BY_ID))
 RENAME = Prepared(
     update(PERSON)
     .where(PERSON.c.id == _BY_ID)
@@ -89,6 +90,8 @@ def test_rows_carry_the_same_values_as_connection_execute(session, person):
     assert row.geburtsdatum == dt.date(2010, 5, 17)
     assert row.created_at.tzinfo is not None
     assert READ.run(session.connection(), {"person_id": uuid.uuid4()}).first() is None
+    plain = READ_PLAIN.run(session.connection(), {"person_id": person.id}).first()
+    assert type(plain) is tuple and plain == tuple(expected)
 
 
 def test_writes_count_rows_and_stay_in_the_transaction(session, person):

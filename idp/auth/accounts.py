@@ -112,7 +112,8 @@ _IS_NAMED = or_(_PERSON.c.username == _NAME, _PERSON.c.mail == _NAME)
 _FIND_LOGIN = Prepared(
     select(*_LOGIN_COLUMNS)
     .select_from(_PERSON.outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id))
-    .where(_IS_NAMED)
+    .where(_IS_NAMED),
+    named=True,
 )
 # The same and the guard's records of two keys (of the name and of the address), in one row
 # whether or not anyone has that name: one query less on every login by username.
@@ -132,7 +133,8 @@ _FIND_LOGIN_AND_COUNTERS = Prepared(
         .outerjoin(_TOTP, _TOTP.c.person_id == _PERSON.c.id)
         .outerjoin(_BY_NAME, _BY_NAME.c.key_hash == bindparam(ACCOUNT, type_=String()))
         .outerjoin(_BY_ADDRESS, _BY_ADDRESS.c.key_hash == bindparam(IP, type_=String()))
-    )
+    ),
+    named=True,
 )
 _REHASH = Prepared(
     update(_PERSON)

@@ -35,7 +35,8 @@ _THROTTLE = LoginThrottle.__table__
 _LOOK = Prepared(
     select(_THROTTLE.c.kind, _THROTTLE.c.last_failure_at, _THROTTLE.c.blocked_until).where(
         _THROTTLE.c.key_hash.in_([bindparam(ACCOUNT), bindparam(IP)])
-    )
+    ),
+    named=True,
 )
 _AT = bindparam("at", type_=_THROTTLE.c.last_failure_at.type)
 _QUIET_SINCE = case(
