@@ -17,7 +17,8 @@ for every type these statements read (no NUMERIC, whose processor depends on the
 type code). Only plain statements are accepted: no expanding IN lists, no defaults computed
 in Python (an INSERT gives every value itself), no escaped parameter names. `compile` refuses
 anything else, so a statement that would behave differently here fails the first time it runs
-(in the tests), not silently.
+(in the tests), not silently. With the engine's `echo` on, the statements are logged as
+SQLAlchemy logs its own; cursor events (before_cursor_execute) do not see them.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class Prepared:
         if plan is None:
             plan = self._plans[(dialect.name, columns)] = self._compile(dialect, columns)
         parameters = plan.parameters(values)
+        if connection.engine.echo:  # SQLAlchemy's own echo does not see these statements
+            connection.engine.logger.info("%s\n[prepared] %r", plan.sql, parameters)
         dbapi_connection = connection.connection.dbapi_connection
         assert dbapi_connection is not None
         cursor = dbapi_connection.cursor()

@@ -143,3 +143,14 @@ def test_a_missing_value_is_named(session):
 def test_statements_that_would_run_differently_are_refused(session, statement, why):
     with pytest.raises(ValueError, match=why):
         Prepared(statement).run(session.connection(), {"ids": [], "name": "x"})
+
+
+def test_with_echo_on_the_statements_are_logged_like_sqlalchemys(session, person, caplog):
+    engine = session.get_bind()
+    engine.echo = True
+    try:
+        with caplog.at_level("INFO", logger="sqlalchemy.engine.Engine"):
+            READ.run(session.connection(), {"person_id": person.id})
+    finally:
+        engine.echo = False
+    assert any("[prepared]" in record.getMessage() for record in caplog.records)
