@@ -60,6 +60,7 @@ ROUND_HASH_SAMPLES = 15  # hash checks alone after each round
 WARM_UP = 3  # logins per way not counted: template compilation, first connections
 HASH_HEADER = "X-Bench-Hash-CPU"  # the server's CPU seconds in passwords.verify, per response
 HASH_PATH = "/_bench/hash"  # the server's hash checks alone (only in the app this bench serves)
+APP_HEADER = "X-Bench-App-CPU"  # the thread's CPU seconds in the app (Flask on), per response
 
 _verify = passwords.verify
 _hash_cpu = [0.0]  # CPU seconds this process's threads spent in passwords.verify so far
@@ -94,11 +95,13 @@ def measured_app():
             median = time_hash(params, stored, ROUND_HASH_SAMPLES, time.thread_time)
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [f"{median:.9f}".encode()]
-        before = _hash_cpu[0]
+        before, entered = _hash_cpu[0], time.thread_time()
 
         def start(status, headers, exc_info=None):
+            # Flask has done all its work when it starts the response (the body is in memory).
             spent = (HASH_HEADER, f"{_hash_cpu[0] - before:.9f}")
-            return start_response(status, [*headers, spent], exc_info)
+            in_app = (APP_HEADER, f"{time.thread_time() - entered:.9f}")
+            return start_response(status, [*headers, spent, in_app], exc_info)
 
         return inner(environ, start)
 
@@ -273,12 +276,15 @@ def client_login(url: str, secret_key: str) -> tuple[Callable[[int], float], Cal
     return login, lambda: inside[0]
 
 
-def http_login(base: str) -> Callable[[int], float]:
+def http_login(base: str, in_app: list[tuple[float, float]]) -> Callable[[int], float]:
+    """Logging in over HTTP; appends to `in_app` the CPU time the app itself (not granian)
+    spent on the GET and on the POST beside its hash."""
     import requests
 
     def login(number: int) -> float:
         with requests.Session() as browser:  # a fresh browser: no cookies, its own connection
-            token = csrf_token(browser.get(f"{base}/login", timeout=30).text)
+            page = browser.get(f"{base}/login", timeout=30)
+            token = csrf_token(page.text)
             answer = browser.post(
                 f"{base}/login",
                 data={
@@ -294,7 +300,9 @@ def http_login(base: str) -> Callable[[int], float]:
             f"{base}/",
         ):
             raise SystemExit(f"login of {username_of(number)} failed: {answer.status_code}")
-        return float(answer.headers[HASH_HEADER])
+        hashed = float(answer.headers[HASH_HEADER])
+        in_app.append((float(page.headers[APP_HEADER]), float(answer.headers[APP_HEADER]) - hashed))
+        return hashed
 
     return login
 
@@ -330,6 +338,19 @@ def report(way: str, rounds: list[Round]) -> None:
     if with_client:
         whole = statistics.median(r.overhead_with_client for r in rounds)
         print(f"  with the test client's own work in the same process: {whole * 100:.1f} %")
+
+
+def report_split(rounds: list[Round], in_app: list[tuple[float, float]]) -> None:
+    """Where the web part over HTTP goes: the app's own CPU on the GET and on the POST (beside
+    the hash), and the rest, which is granian's and the kernel's (connections, HTTP)."""
+    web = statistics.median(r.cpu_per_login - r.hash_cpu / r.logins for r in rounds)
+    get = statistics.median(g for g, _ in in_app)
+    post = statistics.median(p for _, p in in_app)
+    print(
+        f"  web part per login {web * 1000:.2f} ms: the app {get * 1000:.2f} ms on the GET and "
+        f"{post * 1000:.2f} ms on the POST beside its hash, the server and the kernel "
+        f"{(web - get - post) * 1000:.2f} ms (medians)"
+    )
 
 
 def main() -> None:
@@ -399,8 +420,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         with serving(command, port, env, work, work / "granian.log") as pid:
             server = descendants([pid])
+            in_app: list[tuple[float, float]] = []
             rounds = run_rounds(
-                http_login(base),
+                http_login(base, in_app),
                 iter(range(half, args.users)),
                 args.rounds,
                 args.seconds,
@@ -408,6 +430,7 @@ def main() -> None:
                 lambda: float(requests.get(f"{base}{HASH_PATH}", timeout=60).text),
             )
         report("login form, HTTP (granian, server CPU)", rounds)
+        report_split(rounds, in_app)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
