@@ -51,18 +51,19 @@ class _Plan:
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         merged = {**self.defaults, **values} if self.defaults else values
-        missing = self.names - merged.keys()
-        if missing:
-            raise KeyError(f"no value for {sorted(missing)} in {self.sql!r}")
         binds = self.binds
-        if self.order is not None:
-            return tuple(
-                binds[name](merged[name]) if name in binds else merged[name] for name in self.order
-            )
-        return {
-            name: binds[name](merged[name]) if name in binds else merged[name]
-            for name in self.names
-        }
+        try:
+            if self.order is not None:
+                return tuple(
+                    binds[name](merged[name]) if name in binds else merged[name]
+                    for name in self.order
+                )
+            return {
+                name: binds[name](merged[name]) if name in binds else merged[name]
+                for name in self.names
+            }
+        except KeyError as missing:  # looked up anyway: no check of its own on every run
+            raise KeyError(f"no value for {missing} in {self.sql!r}") from None
 
     def rows(self, raw_rows: list[Sequence[Any]]) -> list[tuple]:
         if not self.results and self.record is None:
@@ -162,10 +163,8 @@ class Prepared:
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 binds[name] = process
-        returns_rows = bool(getattr(self.statement, "is_select", False)) or bool(
-            getattr(self.statement, "_returning", ())
-        )
-        selected = list(self.statement.exported_columns) if returns_rows else []
+        # A SELECT's columns, or a DML statement's RETURNING (none without it).
+        selected = list(self.statement.exported_columns)
         processors = (
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
         )
@@ -188,6 +187,6 @@ class Prepared:
             binds=binds,
             results=results,
             record=record,
-            returns_rows=returns_rows,
+            returns_rows=bool(selected),
             names=frozenset(compiled.binds),
         )
