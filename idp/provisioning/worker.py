@@ -128,9 +128,9 @@ class Worker:
         with ThreadPoolExecutor(1, thread_name_prefix="provisioning-writer") as writer:
             while not stop():
                 if len(in_flight) < IN_FLIGHT and sweep.more:
-                    ids = self._claim(sweep.next_ids(self.settings.batch_size))
-                    if ids:  # (none: another worker's, or none left; either way look again)
-                        batch = self._plan(ids, stats, in_flight)
+                    events = self._claim(sweep.next_ids(self.settings.batch_size))
+                    if events:  # (none: another worker's, or none left; either way look again)
+                        batch = self._plan(events, stats, in_flight)
                         batch.dispatch(writer)
                         in_flight.append(batch)
                     continue
@@ -195,31 +195,26 @@ class Worker:
             self.session.commit()
             self._leases_checked = at
 
-    def _claim(self, ids: list[int]) -> list[int]:
+    def _claim(self, ids: list[int]) -> list:
+        """Claim those of `ids` still pending; returns the claimed events (id, object_type,
+        object_id, service), in id order."""
         if not ids:
             return []
-        at = now()
         claimed = self.session.execute(
             update(OutboxEvent)
             .where(OutboxEvent.id.in_(_still_pending(ids)))
-            .values(status="working", claimed_at=at)
-            .returning(OutboxEvent.id)
+            .values(status="working", claimed_at=now())
+            .returning(_EVENT.c.id, _EVENT.c.object_type, _EVENT.c.object_id, _EVENT.c.service)
             .execution_options(synchronize_session=False)
-        ).scalars()
-        claimed = sorted(claimed)
+        ).all()
         self.session.commit()
-        return claimed
+        return sorted(claimed)
 
     # -- planning ---------------------------------------------------------------------------
-    def _plan(self, ids: list[int], stats: Stats, in_flight: deque[_Batch]) -> _Batch:
-        """Read the claimed events and work out what each target needs. The batches in
-        flight are recorded first (and taken off `in_flight`) where this one touches what they
+    def _plan(self, events: list, stats: Stats, in_flight: deque[_Batch]) -> _Batch:
+        """Work out what each target needs for the claimed `events`. The batches in flight
+        are recorded first (and taken off `in_flight`) where this one touches what they
         write."""
-        events = self.session.execute(
-            select(_EVENT.c.id, _EVENT.c.object_type, _EVENT.c.object_id, _EVENT.c.service)
-            .where(_EVENT.c.id.in_(ids), _EVENT.c.status == "working")
-            .order_by(_EVENT.c.id)
-        ).all()
         stats.events += len(events)
         batch = _Batch([event.id for event in events])
         services_of: dict[uuid.UUID, set[str]] = {}
