@@ -38,8 +38,9 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import itemgetter
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
@@ -65,6 +66,9 @@ log = logging.getLogger(__name__)
 BACKLOG = 10  # batches: a longer queue of due events is sorted first (see _Sweep)
 PASS_CHUNK = 5_000  # ids per pass-over statement (and transaction)
 IN_CHUNK = 1000  # ids per IN (...) list elsewhere
+# The first batch of a look at the due events is small, so that the target gets its first
+# writes soon after the worker starts; each next one may be four times as big as the one before.
+FIRST_BATCH = 100
 IN_FLIGHT = 2  # batches dispatched to the writer and not yet recorded: one written, one waiting
 _EVENT = OutboxEvent.__table__
 _ACCOUNT = ProvisionedAccount.__table__
@@ -399,27 +403,10 @@ class Worker:
                 stats.retried += 1
             stats.errors.extend(found.unavailable)
 
-    def _concerned(self, listed: bool = False):
-        """SQL: the event is about an organisation, or about a person some connected service
-        may concern."""
-        return or_(_EVENT.c.object_type != outbox.PERSON, self._concerned_person(listed))
-
-    def _concerned_person(self, listed: bool = False):
+    def _concerned_person(self):
         """SQL: the event's person has a context of a role that could entitle them to a
-        connected service, or an account at one. `listed`: as lists of such persons (the
-        database makes them once per statement: for a statement that judges many events)."""
+        connected service, or an account at one."""
         kontexte = Personenkontext.__table__
-        if listed:
-            return or_(
-                _EVENT.c.object_id.in_(
-                    select(kontexte.c.person_id).where(kontexte.c.rolle.in_(self._roles))
-                ),
-                _EVENT.c.object_id.in_(
-                    select(_ACCOUNT.c.person_id).where(
-                        _ACCOUNT.c.service_code.in_(list(self.connectors))
-                    )
-                ),
-            )
         return or_(
             exists().where(
                 kontexte.c.person_id == _EVENT.c.object_id, kontexte.c.rolle.in_(self._roles)
@@ -428,6 +415,16 @@ class Worker:
                 _ACCOUNT.c.person_id == _EVENT.c.object_id,
                 _ACCOUNT.c.service_code.in_(list(self.connectors)),
             ),
+        )
+
+    def _concerned_persons(self):
+        """SQL: the ids of the persons some connected service may concern (as
+        `_concerned_person` judges one), as one list: for a statement that judges many
+        events."""
+        kontexte = Personenkontext.__table__
+        return union(
+            select(kontexte.c.person_id).where(kontexte.c.rolle.in_(self._roles)),
+            select(_ACCOUNT.c.person_id).where(_ACCOUNT.c.service_code.in_(list(self.connectors))),
         )
 
 
@@ -452,6 +449,7 @@ class _Sweep:
         self.worker = worker
         self.session = worker.session
         self.found = 0  # due events when it looked
+        self.ramp = FIRST_BATCH  # the most the next batch takes (then four times as many)
         self.wanted: deque[int] | None = None
         # Of a long queue, the events about organisations: each batch takes some along (read
         # while the target stores the batch before), after all the persons' would be a tail.
@@ -465,10 +463,11 @@ class _Sweep:
         self.judged = self.session.get_bind().dialect.name == "sqlite"
 
     def next_ids(self, size: int) -> list[int]:
-        """Up to `size` due events to claim."""
+        """Up to `size` due events to claim (fewer in the first batches: FIRST_BATCH)."""
         if self.wanted is None:
             self._sort(size * BACKLOG)
         assert self.wanted is not None
+        size, self.ramp = min(size, self.ramp), self.ramp * 4
         taken = [self.wanted.popleft() for _ in range(min(size, len(self.wanted)))]
         taken += [self.others.popleft() for _ in range(min(size, len(self.others)))]
         return taken
@@ -488,11 +487,24 @@ class _Sweep:
             self.wanted = deque(first)
             return
         last = self.session.scalar(select(func.max(_EVENT.c.id)))
-        found = self.session.execute(
-            select(_EVENT.c.id, _EVENT.c.object_type)
-            .where(*due, _EVENT.c.id <= last, self.worker._concerned(listed=True))
-            .order_by(_EVENT.c.id)
-        ).all()
+        # Two statements, each led by an index: the persons' events found from the concerned
+        # persons (by object_id), the organisations' among the due ones.
+        due = *due, _EVENT.c.id <= last
+        events = select(_EVENT.c.id, _EVENT.c.object_type)
+        persons = self.worker._concerned_persons()
+        found = sorted(
+            (
+                *self.session.execute(
+                    events.where(
+                        *due,
+                        _EVENT.c.object_type == outbox.PERSON,
+                        _EVENT.c.object_id.in_(persons),
+                    )
+                ),
+                *self.session.execute(events.where(*due, _EVENT.c.object_type != outbox.PERSON)),
+            ),
+            key=itemgetter(0),
+        )
         self.concerned = [event_id for event_id, _ in found]
         self.wanted = deque(event_id for event_id, kind in found if kind == outbox.PERSON)
         self.others.extend(event_id for event_id, kind in found if kind != outbox.PERSON)
