@@ -61,9 +61,13 @@ WARM_UP = 3  # logins per way not counted: template compilation, first connectio
 HASH_HEADER = "X-Bench-Hash-CPU"  # the server's CPU seconds in passwords.verify, per response
 HASH_PATH = "/_bench/hash"  # the server's hash checks alone (only in the app this bench serves)
 APP_HEADER = "X-Bench-App-CPU"  # the thread's CPU seconds in the app (Flask on), per response
+AFTER_HEADER = "X-Bench-After-Hash-CPU"  # of those, the CPU seconds after its hash check
 
 _verify = passwords.verify
 _hash_cpu = [0.0]  # CPU seconds this process's threads spent in passwords.verify so far
+
+
+_hash_ended = [0.0]  # this thread's CPU clock when its last hash check ended
 
 
 def _timed_verify(*args, **kwargs):
@@ -71,7 +75,8 @@ def _timed_verify(*args, **kwargs):
     try:
         return _verify(*args, **kwargs)
     finally:
-        _hash_cpu[0] += time.thread_time() - started
+        _hash_ended[0] = time.thread_time()
+        _hash_cpu[0] += _hash_ended[0] - started
 
 
 def hash_cpu_so_far() -> float:
@@ -99,9 +104,12 @@ def measured_app():
 
         def start(status, headers, exc_info=None):
             # Flask has done all its work when it starts the response (the body is in memory).
-            spent = (HASH_HEADER, f"{_hash_cpu[0] - before:.9f}")
-            in_app = (APP_HEADER, f"{time.thread_time() - entered:.9f}")
-            return start_response(status, [*headers, spent, in_app], exc_info)
+            at = time.thread_time()
+            spent = _hash_cpu[0] - before
+            timed = [(HASH_HEADER, f"{spent:.9f}"), (APP_HEADER, f"{at - entered:.9f}")]
+            if spent:
+                timed.append((AFTER_HEADER, f"{at - _hash_ended[0]:.9f}"))
+            return start_response(status, [*headers, *timed], exc_info)
 
         return inner(environ, start)
 
@@ -276,9 +284,9 @@ def client_login(url: str, secret_key: str) -> tuple[Callable[[int], float], Cal
     return login, lambda: inside[0]
 
 
-def http_login(base: str, in_app: list[tuple[float, float]]) -> Callable[[int], float]:
+def http_login(base: str, in_app: list[tuple[float, float, float]]) -> Callable[[int], float]:
     """Logging in over HTTP; appends to `in_app` the CPU time the app itself (not granian)
-    spent on the GET and on the POST beside its hash."""
+    spent on the GET, on the POST beside its hash, and of that after the hash."""
     import requests
 
     def login(number: int) -> float:
@@ -301,7 +309,13 @@ def http_login(base: str, in_app: list[tuple[float, float]]) -> Callable[[int], 
         ):
             raise SystemExit(f"login of {username_of(number)} failed: {answer.status_code}")
         hashed = float(answer.headers[HASH_HEADER])
-        in_app.append((float(page.headers[APP_HEADER]), float(answer.headers[APP_HEADER]) - hashed))
+        in_app.append(
+            (
+                float(page.headers[APP_HEADER]),
+                float(answer.headers[APP_HEADER]) - hashed,
+                float(answer.headers[AFTER_HEADER]),
+            )
+        )
         return hashed
 
     return login
@@ -340,16 +354,18 @@ def report(way: str, rounds: list[Round]) -> None:
         print(f"  with the test client's own work in the same process: {whole * 100:.1f} %")
 
 
-def report_split(rounds: list[Round], in_app: list[tuple[float, float]]) -> None:
+def report_split(rounds: list[Round], in_app: list[tuple[float, float, float]]) -> None:
     """Where the web part over HTTP goes: the app's own CPU on the GET and on the POST (beside
-    the hash), and the rest, which is granian's and the kernel's (connections, HTTP)."""
+    the hash: before and after it), and the rest, which is granian's and the kernel's
+    (connections, HTTP)."""
     web = statistics.median(r.cpu_per_login - r.hash_cpu / r.logins for r in rounds)
-    get = statistics.median(g for g, _ in in_app)
-    post = statistics.median(p for _, p in in_app)
+    get = statistics.median(g for g, _, _ in in_app)
+    post = statistics.median(p for _, p, _ in in_app)
+    after = statistics.median(a for _, _, a in in_app)
     print(
         f"  web part per login {web * 1000:.2f} ms: the app {get * 1000:.2f} ms on the GET and "
-        f"{post * 1000:.2f} ms on the POST beside its hash, the server and the kernel "
-        f"{(web - get - post) * 1000:.2f} ms (medians)"
+        f"{post * 1000:.2f} ms on the POST beside its hash ({after * 1000:.2f} ms of it after "
+        f"the hash), the server and the kernel {(web - get - post) * 1000:.2f} ms (medians)"
     )
 
 
@@ -420,7 +436,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         with serving(command, port, env, work, work / "granian.log") as pid:
             server = descendants([pid])
-            in_app: list[tuple[float, float]] = []
+            in_app: list[tuple[float, float, float]] = []
             rounds = run_rounds(
                 http_login(base, in_app),
                 iter(range(half, args.users)),
