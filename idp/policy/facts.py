@@ -141,23 +141,27 @@ def load_facts_of_many(
     session: Session, policies: Policies, persons: Iterable, on: dt.date | None = None
 ) -> dict[uuid.UUID, PersonFacts]:
     """`load_person_facts` for each of `persons` (Person objects or rows with the same
-    column names), by person id."""
+    column names), by person id.
+
+    Plain Core statements on the session's connection, in its transaction: rows, no ORM
+    loading and no autoflush (provisioning, the one caller, never changes what they read)."""
     persons = list(persons)
     if not persons:
         return {}
     ids = [person.id for person in persons]
+    connection = session.connection()
     kontexte: dict[uuid.UUID, list[KontextFacts]] = {}
-    for person_id, *row in session.execute(
+    for person_id, *row in connection.execute(
         _KONTEXTE_OF_MANY, {"person_ids": ids, "on": on or today()}
     ):
         kontexte.setdefault(person_id, []).append(_kontext(policies, *row))
     opt_outs: dict[uuid.UUID, set[str]] = {}
-    for person_id, service_code in session.execute(_OPT_OUTS_OF_MANY, {"person_ids": ids}):
+    for person_id, service_code in connection.execute(_OPT_OUTS_OF_MANY, {"person_ids": ids}):
         opt_outs.setdefault(person_id, set()).add(service_code)
     schools = {k.schule_id for found in kontexte.values() for k in found if k.schule_id}
     by_school: dict[uuid.UUID, dict[tuple[uuid.UUID, str], ActivationState]] = {}
     if schools:
-        for schule_id, service_code, state in session.execute(
+        for schule_id, service_code, state in connection.execute(
             _ACTIVATIONS_OF_SCHOOLS, {"school_ids": sorted(schools)}
         ):
             by_school.setdefault(schule_id, {})[(schule_id, service_code)] = ActivationState(state)

@@ -84,8 +84,12 @@ class Planner:
         everyone = list(services)
         head, rest = everyone[:FIRST_CHUNK], everyone[FIRST_CHUNK:]
         for chunk in [head, *chunks(rest, CHUNK)]:
+            # Plain rows on the session's connection (taken per chunk: a caller reading the
+            # accounts as they come may commit between chunks): no ORM loading, nothing to
+            # flush first (provisioning never changes persons or their contexts).
+            connection = self.session.connection()
             hopeful = set(
-                self.session.execute(  # plain rows: no ORM loading for a column of ids
+                connection.execute(
                     select(_KONTEXT.c.person_id)
                     .where(_KONTEXT.c.person_id.in_(chunk), _KONTEXT.c.rolle.in_(roles))
                     .distinct()
@@ -94,7 +98,7 @@ class Planner:
             ids = [person_id for person_id in chunk if person_id in hopeful or had.get(person_id)]
             if not ids:
                 continue
-            persons = self.session.execute(select(*PERSON_COLUMNS).where(Person.id.in_(ids)))
+            persons = connection.execute(select(*PERSON_COLUMNS).where(Person.id.in_(ids)))
             facts = load_facts_of_many(self.session, self.policies, persons.all())
             for person_id in ids:
                 for service in sorted(services[person_id]):

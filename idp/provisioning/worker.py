@@ -265,8 +265,9 @@ class Worker:
     def _applied(self, person_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], AccountRecord]:
         """What we recorded of these persons' accounts at the connected services."""
         found: dict[tuple[uuid.UUID, str], AccountRecord] = {}
+        connection = self.session.connection()  # plain rows (the records are written in Core)
         for ids in chunks(person_ids, IN_CHUNK):
-            for row in self.session.execute(
+            for row in connection.execute(
                 select(
                     _ACCOUNT.c.person_id,
                     _ACCOUNT.c.service_code,
