@@ -204,15 +204,18 @@ class Worker:
         object_id, service), in id order."""
         if not ids:
             return []
-        claimed = self.session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_(_still_pending(ids)))
-            .values(status="working", claimed_at=now())
-            .returning(_EVENT.c.id, _EVENT.c.object_type, _EVENT.c.object_id, _EVENT.c.service)
-            .execution_options(synchronize_session=False)
-        ).all()
+        claimed = (
+            self.session.connection()  # plain rows: no ORM statement, no objects to load
+            .execute(
+                update(_EVENT)
+                .where(_EVENT.c.id.in_(_still_pending(ids)))
+                .values(status="working", claimed_at=now())
+                .returning(_EVENT.c.id, _EVENT.c.object_type, _EVENT.c.object_id, _EVENT.c.service)
+            )
+            .all()
+        )
         self.session.commit()
-        return sorted(claimed)
+        return sorted(claimed, key=itemgetter(0))
 
     # -- planning ---------------------------------------------------------------------------
     def _plan(self, events: list, stats: Stats, in_flight: deque[_Batch]) -> _Batch:
