@@ -6,8 +6,6 @@ import signal
 import time
 
 import click
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import func, select, update
 
 from idp.commands.context import UsageProblem, print_json, with_headless_app
@@ -154,6 +152,10 @@ def status_command(as_json: bool) -> None:
     if as_json:
         print_json({"accounts": accounts, "outbox": events})
         return
+    # Imported here: `idp worker` and `idp sync` start without rich (about 60 ms).
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("Dienst", "ok", "deaktiviert", "ausstehend", "Fehler")
     for service, counts in sorted(accounts.items()):
         table.add_row(
