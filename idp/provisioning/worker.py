@@ -1,8 +1,9 @@
 """The provisioning worker: claims outbox events, brings each affected account at each target
 to its desired state, records what it wrote, retries what failed.
 
-Finding work: a short queue of due events is claimed in id order, a batch at a time. A long
-one (after a whole state's import) is sorted first, in one query: the events about persons
+Finding work: a short queue of due events is claimed in id order, a batch at a time (the
+first batches of each look smaller, so the target gets its first writes soon). A long one
+(after a whole state's import) is sorted first, with two queries: the events about persons
 some connected service may concern (a context of a role that could entitle them, or an
 account there) and about organisations are claimed, each batch a share of both. The others
 (after a whole state's import: every learner and guardian, with only the mail directory
@@ -444,7 +445,7 @@ def _still_pending(ids: list[int]):
 
 class _Sweep:
     """One look at the due events. A short queue is claimed in id order as it is. A long one
-    (after a whole state's import) is sorted first, in one query: the events some connected
+    (after a whole state's import) is sorted first, with two queries: the events some connected
     service may concern are claimed, in id order (each batch a share of the persons' and of
     the organisations'); the others are marked done in SQL, a range of ids per statement,
     while the target is busy with a batch (on PostgreSQL each judged again then)."""
@@ -491,8 +492,8 @@ class _Sweep:
             self.wanted = deque(first)
             return
         last = self.session.scalar(select(func.max(_EVENT.c.id)))
-        # Two statements, each led by an index: the persons' events found from the concerned
-        # persons (by object_id), the organisations' among the due ones.
+        # Two statements: the persons' events found from the concerned persons (through the
+        # object_id index, not by walking every due event), the organisations' among the due.
         due = *due, _EVENT.c.id <= last
         events = select(_EVENT.c.id, _EVENT.c.object_type)
         persons = self.worker._concerned_persons()
