@@ -19,6 +19,9 @@ parsing, session, CSRF, guard, database writes, audit, template, headers, HTTP. 
 worker, through a path only this bench's wrapper answers) give a second baseline, shown beside
 the first. The medians of the rounds count. Wall time counts whatever else runs on the
 machine; CPU time does not, so "per core" figures and the overhead come from CPU time.
+Over HTTP the web part is also split (medians per login, from response headers of the same
+wrapper): the app's CPU on the GET, on the POST beside its hash (and of that, after the
+hash), and the rest, which is granian's and the kernel's.
 Target: the web part adds less than 15 % to the hash cost, so one core's logins/s stay close
 to the hash-bound limit.
 
