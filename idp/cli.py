@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -64,6 +65,16 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def main() -> None:
     """Entry point: configuration and policy errors are one line on stderr and exit code 2."""
+    try:
+        _run()
+    finally:
+        # The command is done and has closed its connections. Python's last full garbage
+        # collection at exit would only walk objects the process is about to give back
+        # (0.15 s after `idp worker --once`); frozen, they are left to the operating system.
+        gc.freeze()
+
+
+def _run() -> None:
     try:
         cli.main(standalone_mode=False)
     except (ConfigError, PolicyError, UsageProblem) as exc:

@@ -24,7 +24,18 @@ def get_app(ctx: click.Context, web: bool = True) -> Flask:
         from idp.app import create_app
 
         root.obj["app"] = create_app(load_config(root.obj.get("config_path")), web=web)
+        root.obj["built here"] = True
     return root.obj["app"]
+
+
+def _close(app: Flask) -> None:
+    """Close the app's pooled database connections (SQLite folds its write-ahead log back
+    into the database file as the last connection closes)."""
+    from idp.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,9 +53,14 @@ def with_headless_app(func: Callable[..., Any]) -> Callable[..., Any]:
 def _in_app(func: Callable[..., Any], web: bool) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        app = get_app(click.get_current_context(), web=web)
-        with app.app_context():
-            return func(*args, **kwargs)
+        ctx = click.get_current_context()
+        app = get_app(ctx, web=web)
+        try:
+            with app.app_context():
+                return func(*args, **kwargs)
+        finally:
+            if ctx.find_root().obj.pop("built here", False):  # not an app a caller passed in
+                _close(app)
 
     return wrapper
 
