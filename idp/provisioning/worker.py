@@ -41,7 +41,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from sqlalchemy import exists, func, or_, select, union, update
+from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Group, RecordRejected, TargetUnavailable, write_batch
@@ -408,29 +408,28 @@ class Worker:
                 stats.retried += 1
             stats.errors.extend(found.unavailable)
 
-    def _concerned_person(self):
-        """SQL: the event's person has a context of a role that could entitle them to a
-        connected service, or an account at one."""
+    def _concerning(self):
+        """SQL: the persons some connected service may concern, two ways: a context of a role
+        that could entitle them to one, or an account at one (person_id selects)."""
         kontexte = Personenkontext.__table__
-        return or_(
-            exists().where(
-                kontexte.c.person_id == _EVENT.c.object_id, kontexte.c.rolle.in_(self._roles)
-            ),
-            exists().where(
-                _ACCOUNT.c.person_id == _EVENT.c.object_id,
-                _ACCOUNT.c.service_code.in_(list(self.connectors)),
-            ),
-        )
-
-    def _concerned_persons(self):
-        """SQL: the ids of the persons some connected service may concern (as
-        `_concerned_person` judges one), as one list: for a statement that judges many
-        events."""
-        kontexte = Personenkontext.__table__
-        return union(
+        return (
             select(kontexte.c.person_id).where(kontexte.c.rolle.in_(self._roles)),
             select(_ACCOUNT.c.person_id).where(_ACCOUNT.c.service_code.in_(list(self.connectors))),
         )
+
+    def _concerned_person(self):
+        """SQL: the event's person is one of them (judged per event)."""
+        return or_(
+            *(
+                persons.where(persons.selected_columns[0] == _EVENT.c.object_id).exists()
+                for persons in self._concerning()
+            )
+        )
+
+    def _concerned_persons(self):
+        """SQL: their ids as one list, which the database makes once per statement: for a
+        statement that judges many events."""
+        return union(*self._concerning())
 
 
 def _still_pending(ids: list[int]):
